@@ -1,0 +1,69 @@
+// The daemon's configuration: one JSON file (comments allowed), validated as
+// a whole before anything runs. Errors name the file and the JSON path
+// ("/etc/autodnsfailover.json: safety.max_dead_fraction: expected a number
+// from 0 to 1, got 2").
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "logging/log.h"
+
+namespace adf::config {
+
+// Bad configuration; what() is the full message, ready for the operator.
+class ConfigError : public std::runtime_error {
+   public:
+    using std::runtime_error::runtime_error;
+};
+
+// One plugin slot ("dns", "check", ...): the plugin named by its "plugin" key
+// and the rest of the section, handed to the plugin as its own config.
+struct PluginSection {
+    std::string slot;          // "dns": the JSON path of the section
+    std::string plugin;        // a name ("zonefile") or a path to a .so
+    nlohmann::json settings;   // the section without its "plugin" key
+};
+
+struct Safety {
+    int min_records = 1;              // never leave fewer records than this (>= 1)
+    int max_removals_per_round = 1;   // per record set (name and family) and round
+    double max_dead_fraction = 0.5;   // partition guard threshold, 0..1
+    std::vector<std::string> witnesses;  // canonical addresses
+    double self_check_failure_delay = 60;  // seconds before exiting after a failed self-check
+};
+
+struct Config {
+    std::string source;                 // the file it was read from ("" for text)
+    std::vector<std::string> fqdns;     // lower case, no trailing dot, at least one
+    std::vector<std::string> plugin_dirs;  // as given; empty: the defaults
+    PluginSection ipaddr;
+    PluginSection dns;
+    PluginSection check;
+    PluginSection timer;
+    Safety safety;
+    std::string note = "{hostname}";    // note template: {hostname}, {fqdn}, {address}
+    int max_parallel_checks = 32;       // concurrent check children
+    std::vector<int> families = {4, 6}; // which of A (4) and AAAA (6) to manage
+    log::Options logging;
+};
+
+// Parses and validates config text. `source` names it in errors.
+Config parse(const std::string &text, const std::string &source);
+
+// Reads and parses a file; unreadable files are ConfigErrors too.
+Config load_file(const std::string &path);
+
+// The note for a record: the template with {hostname}, {fqdn} and
+// {address} replaced.
+std::string render_note(const std::string &tmpl, const std::string &fqdn,
+                        const std::string &address);
+
+// "safety.max_dead_fraction", "check.headers.Host", "fqdn[1]": the
+// human form of a JSON pointer under `slot`, for error messages.
+std::string display_path(const std::string &slot, const std::string &json_pointer);
+
+}  // namespace adf::config
