@@ -214,7 +214,8 @@ typedef struct adf_dns_ops {
 
     /* Adds `record` to the set, provided the set is still `expected` (what
      * the host last read; host-owned, valid during the call). ADF_CONFLICT,
-     * changing nothing, when it differs. Keep the set's TTL. */
+     * changing nothing, when it differs. record->ttl is the set's TTL, or 0
+     * when the set is empty: then use your configured default TTL. */
     int (*add)(void *instance, const char *fqdn, int family, const adf_record_set *expected,
                const adf_record *record);
 
