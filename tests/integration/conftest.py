@@ -80,3 +80,76 @@ def probe(tmp_path, config, *args, timeout=30, env=None):
 def adf_binary():
     assert BINARY.exists(), f"build first: {BINARY} is missing"
     return BINARY
+
+
+class Daemon:
+    """A running `autodnsfailover run` process; its stderr goes to a log file."""
+
+    def __init__(self, config_path, log_path, *extra):
+        self.config_path = Path(config_path)
+        self.log_path = Path(log_path)
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([str(BINARY), "run", "-c", str(config_path), *extra],
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self):
+        return self.log_path.read_text()
+
+    def wait_for_log(self, text, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log():
+                return
+            if self.proc.poll() is not None and text not in self.log():
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not logged within {timeout}s; log:\n{self.log()}")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=15.0):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def daemons():
+    """Start daemons with daemons.start(config_path, log_path, *args); all are
+    stopped at the end of the test."""
+    started = []
+
+    class Starter:
+        def start(self, config_path, log_path, *extra):
+            d = Daemon(config_path, log_path, *extra)
+            started.append(d)
+            return d
+
+    yield Starter()
+    for d in started:
+        d.stop()
+
+
+def wait_until(predicate, timeout=15.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout}s")
+
+
+def leftover_processes(marker):
+    """PIDs of processes whose command line contains `marker`."""
+    out = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]

@@ -1,0 +1,74 @@
+#include "cli/commands.h"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "plugin/kinds.h"
+#include "util/exit_codes.h"
+
+namespace adf::cli {
+
+void print_error(const std::string &message) {
+    fmt::print(stderr, "autodnsfailover: error: {}\n", message);
+}
+
+int check_config(const std::string &config_path) {
+    try {
+        const config::Config config = config::load_file(config_path);
+        plugin::Loader loader(config.plugin_dirs.empty() ? plugin::default_plugin_dirs()
+                                                         : config.plugin_dirs);
+        const plugin::PluginSet plugins = plugin::create_plugins(loader, config);
+        fmt::print("{}: configuration OK\n  fqdn: {}\n  dns: {}\n  ipaddr: {}\n  check: {}\n"
+                   "  timer: {} (timeout {:g} s, {} attempt(s))\n",
+                   config_path, fmt::join(config.fqdns, ", "), plugins.dns->name(),
+                   plugins.ipaddr->name(), plugins.check->name(), plugins.timer->name(),
+                   plugins.timer->check_timeout(), plugins.timer->attempts());
+        return kExitOk;
+    } catch (const std::exception &e) {
+        print_error(e.what());
+        return kExitConfig;
+    }
+}
+
+int list_plugins(const std::string &config_path, const std::vector<std::string> &dirs, bool json) {
+    std::vector<std::string> search = dirs;
+    if (search.empty() && !config_path.empty()) {
+        try {
+            search = config::load_file(config_path).plugin_dirs;
+        } catch (const std::exception &e) {
+            print_error(e.what());
+            return kExitConfig;
+        }
+    }
+    if (search.empty()) search = plugin::default_plugin_dirs();
+    plugin::Loader loader(search);
+    const auto rows = loader.list();
+    if (json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto &r : rows)
+            out.push_back({{"name", r.name},
+                           {"kind", plugin::kind_name(r.kind)},
+                           {"version", r.version},
+                           {"abi_version", fmt::format("{}.{}", r.abi_major, r.abi_minor)},
+                           {"summary", r.summary},
+                           {"path", r.path},
+                           {"usable", r.refusal.empty()},
+                           {"refusal", r.refusal}});
+        fmt::print("{}\n", out.dump(2));
+        return kExitOk;
+    }
+    fmt::print("plugin directories: {}\n", fmt::join(search, ", "));
+    for (const auto &r : rows) {
+        if (r.refusal.empty())
+            fmt::print("  {:<7} {:<16} {:<8} ABI {}.{}  {}\n", plugin::kind_name(r.kind), r.name,
+                       r.version, r.abi_major, r.abi_minor, r.summary);
+        else
+            fmt::print("  refused {}: {}\n", r.path, r.refusal);
+    }
+    return kExitOk;
+}
+
+}  // namespace adf::cli

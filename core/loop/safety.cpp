@@ -1,0 +1,36 @@
+#include "loop/safety.h"
+
+#include <fmt/format.h>
+
+namespace adf::safety {
+
+bool looks_partitioned(size_t peers, size_t dead, double max_dead_fraction) {
+    if (peers <= 1 || dead == 0) return false;
+    return static_cast<double>(dead) / static_cast<double>(peers) > max_dead_fraction;
+}
+
+Removal may_remove(size_t set_size, size_t removed, const config::Safety &safety) {
+    if (removed >= static_cast<size_t>(safety.max_removals_per_round)) return Removal::RoundLimit;
+    if (set_size <= 1) return Removal::LastRecord;
+    const size_t floor = static_cast<size_t>(std::max(1, safety.min_records));
+    if (set_size - 1 < floor) return Removal::BelowMinimum;
+    return Removal::Allowed;
+}
+
+std::string explain(Removal verdict, const config::Safety &safety) {
+    switch (verdict) {
+        case Removal::Allowed: return "allowed";
+        case Removal::LastRecord: return "it is the last record";
+        case Removal::BelowMinimum:
+            return fmt::format("that would leave fewer than safety.min_records ({}) records",
+                               safety.min_records);
+        case Removal::RoundLimit:
+            return safety.max_removals_per_round == 0
+                       ? std::string("safety.max_removals_per_round is 0 (report only)")
+                       : fmt::format("safety.max_removals_per_round ({}) is reached for this round",
+                                     safety.max_removals_per_round);
+    }
+    return "";
+}
+
+}  // namespace adf::safety

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# make demo: a three-peer pool on 127.0.0.11-13, one machine, no cloud.
+# Each peer is a daemon plus a small service to check; the records live in
+# one zone file (the zonefile plugin, shared and locked). One peer's service
+# stops: the others remove its record. It comes back: it re-adds itself.
+# Prints a timeline and exits 0 when all of that happened, 1 otherwise.
+set -euo pipefail
+
+BUILD=$(cd "${1:-build}" && pwd)
+BIN="$BUILD/autodnsfailover"
+SERVICE="$BUILD/tests/tools/adf-test-service"
+WORK=$(mktemp -d /tmp/adf-demo.XXXXXX)
+chmod 755 "$WORK"
+FQDN=www.demo.test
+PORT=18080
+PEERS=(127.0.0.11 127.0.0.12 127.0.0.13)
+declare -A DAEMON SERVICE_PID
+START_NS=$(date +%s%N)
+
+cleanup() {
+    for pid in "${DAEMON[@]}" "${SERVICE_PID[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say() {
+    local ns=$(( $(date +%s%N) - START_NS ))
+    printf '%4d.%ds  %s\n' $(( ns / 1000000000 )) $(( ns / 100000000 % 10 )) "$*"
+}
+fail() { say "FAILED: $*"; for p in "${PEERS[@]}"; do echo "--- log of $p"; tail -20 "$WORK/$p.log"; done; exit 1; }
+
+cat > "$WORK/demo.test.zone" <<ZONE
+\$ORIGIN demo.test.
+\$TTL 60
+@    IN SOA ns1.demo.test. hostmaster.demo.test. 1 3600 600 86400 60
+@    IN NS  ns1.demo.test.
+ns1  IN A   127.0.0.53
+ZONE
+
+config_for() {
+    cat > "$WORK/$1.json" <<JSON
+{
+  // Peer $1 of the demo pool.
+  "fqdn": "$FQDN",
+  "plugin_dirs": ["$BUILD/plugins"],
+  "ipaddr": {"plugin": "static", "address": "$1"},
+  "dns":    {"plugin": "zonefile", "path": "$WORK/demo.test.zone", "zone": "demo.test", "ttl": 60},
+  "check":  {"plugin": "tcp-check", "port": $PORT},
+  "timer":  {"plugin": "fixed-interval", "interval": 1.0, "timeout": 0.5, "retry": 2},
+  "safety": {"self_check_failure_delay": 1},
+  "logging": {"level": "info"}
+}
+JSON
+}
+
+start_service() { "$SERVICE" --listen "$1:$PORT" & SERVICE_PID[$1]=$!; }
+start_daemon() { "$BIN" run -c "$WORK/$1.json" >>"$WORK/$1.log" 2>&1 & DAEMON[$1]=$!; }
+pool() { "$BIN" probe -c "$WORK/${PEERS[0]}.json" dns read "$FQDN" 2>/dev/null | awk '{print $1}' | xargs; }
+
+# Waits until the pool is exactly "$1", printing every change on the way.
+LAST=""
+wait_for_pool() {
+    local want=$1 deadline=$(( $(date +%s) + ${2:-20} ))
+    while (( $(date +%s) < deadline )); do
+        local now; now=$(pool)
+        if [[ "$now" != "$LAST" ]]; then say "DNS $FQDN: ${now:-(empty)}"; LAST=$now; fi
+        [[ "$now" == "$want" ]] && return 0
+        [[ -z "$now" ]] && fail "the pool is empty"
+        sleep 0.1
+    done
+    fail "the pool never became: $want"
+}
+
+echo "autodnsfailover demo: three peers, one zone file ($WORK/demo.test.zone)"
+for p in "${PEERS[@]}"; do config_for "$p"; start_service "$p"; done
+say "services up on ${PEERS[*]} port $PORT; starting one daemon per peer"
+for p in "${PEERS[@]}"; do start_daemon "$p"; done
+wait_for_pool "127.0.0.11 127.0.0.12 127.0.0.13"
+say "every peer added itself"
+
+say "stopping the service of 127.0.0.13"
+kill "${SERVICE_PID[127.0.0.13]}"; wait "${SERVICE_PID[127.0.0.13]}" 2>/dev/null || true
+wait_for_pool "127.0.0.11 127.0.0.12"
+say "127.0.0.13 removed by its peers"
+if wait "${DAEMON[127.0.0.13]}"; then code=0; else code=$?; fi
+say "the daemon of 127.0.0.13 failed its self-check and exited with status $code (a supervisor restarts it)"
+unset 'DAEMON[127.0.0.13]'
+
+say "bringing 127.0.0.13 back: service, then daemon"
+start_service 127.0.0.13
+start_daemon 127.0.0.13
+wait_for_pool "127.0.0.11 127.0.0.12 127.0.0.13"
+say "127.0.0.13 re-added itself"
+
+echo
+echo "What the daemons logged at warning and above:"
+for p in "${PEERS[@]}"; do
+    grep -E ' (WARNING|ERROR|CRITICAL) ' "$WORK/$p.log" | sed "s/^/  [$p] /" || true
+done
+echo
+echo "Zone file now:"
+sed 's/^/  /' "$WORK/demo.test.zone"
+echo
+say "demo finished: the pool never went empty"

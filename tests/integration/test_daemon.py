@@ -1,0 +1,346 @@
+"""The failover loop and its safeguards, driving the real daemon binary with
+two test doubles: dns-memory (records in a JSON state file, with fault
+injection and a log of every write) and check-deadlist (a peer is dead when
+its address is listed in a file)."""
+import json
+import signal
+import time
+
+import pytest
+
+from conftest import (BINARY, PLUGIN_DIR, TEST_PLUGIN_DIR, leftover_processes, run, wait_until,
+                      write_config)
+
+FQDN = "www.example.test"
+SELF = "127.0.0.11"
+
+
+class Pool:
+    """The state of one test pool: records, dead list and configs."""
+
+    def __init__(self, tmp_path, addresses, **state):
+        self.dir = tmp_path
+        self.state_path = tmp_path / "state.json"
+        self.dead_path = tmp_path / "dead.txt"
+        records = [{"address": a, "ttl": 60, "note": ""} for a in addresses]
+        self.write_state({"records": {f"{FQDN}/A": records}, **state})
+        self.dead_path.write_text("")
+
+    def write_state(self, state):
+        self.state_path.write_text(json.dumps(state))
+
+    def state(self):
+        return json.loads(self.state_path.read_text())
+
+    def addresses(self):
+        records = self.state()["records"].get(f"{FQDN}/A", [])
+        return sorted(r["address"] for r in records)
+
+    def writes(self):
+        return self.state().get("log", [])
+
+    def kill(self, *addresses):
+        self.dead_path.write_text("".join(a + "\n" for a in addresses))
+
+    def config(self, self_address=SELF, name="daemon", **overrides):
+        config = {
+            "fqdn": FQDN,
+            "plugin_dirs": [str(PLUGIN_DIR), str(TEST_PLUGIN_DIR)],
+            "ipaddr": {"plugin": "static", "address": self_address},
+            "dns": {"plugin": "dns-memory", "state": str(self.state_path)},
+            "check": {"plugin": "check-deadlist", "dead_file": str(self.dead_path)},
+            "timer": {"plugin": "fixed-interval", "interval": 0.2, "timeout": 0.2, "retry": 2},
+            "safety": {"self_check_failure_delay": 0.1},
+            "logging": {"level": "debug"},
+        }
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(config.get(key), dict):
+                config[key] = {**config[key], **value}
+            else:
+                config[key] = value
+        return write_config(self.dir / f"{name}.json", config)
+
+    def once(self, *extra, **overrides):
+        return run(["run", "--once", "-c", self.config(**overrides), *extra])
+
+
+def test_dead_peer_is_removed_and_self_added(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12", "127.0.0.13"])
+    pool.kill("127.0.0.13")
+    result = pool.once()
+    assert result.returncode == 0, result.stderr
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.12"]
+    assert "added myself (127.0.0.11) into DNS" in result.stderr
+    assert "peer 127.0.0.13 seems dead, removing it" in result.stderr
+
+
+def test_min_records_keeps_a_dead_peer(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12"])
+    pool.kill("127.0.0.12")
+    result = pool.once(safety={"min_records": 2})
+    assert result.returncode == 0, result.stderr
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.12"]
+    assert "fewer than safety.min_records (2)" in result.stderr
+    assert pool.writes() == []
+
+
+def test_max_removals_per_round_limits_removals(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "127.0.0.15"])
+    pool.kill("127.0.0.13", "127.0.0.12")
+    result = pool.once(safety={"max_removals_per_round": 1})
+    assert result.returncode == 0, result.stderr
+    # Numeric order: .12 goes first, .13 waits for the next round.
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.13", "127.0.0.14", "127.0.0.15"]
+    assert "max_removals_per_round (1) is reached" in result.stderr
+    second = pool.once(safety={"max_removals_per_round": 1})
+    assert second.returncode == 0, second.stderr
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.14", "127.0.0.15"]
+
+
+def test_partition_guard_without_witnesses_removes_nobody(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+    pool.kill("127.0.0.12", "127.0.0.13")
+    result = pool.once(safety={"max_removals_per_round": 5})
+    assert result.returncode == 0, result.stderr
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
+    assert "partition guard: 2 of 2 peers failed at once" in result.stderr
+    assert pool.writes() == []
+
+
+def test_partition_guard_with_passing_witnesses_removes(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+    pool.kill("127.0.0.12", "127.0.0.13")
+    result = pool.once(safety={"max_removals_per_round": 5, "witnesses": ["127.0.0.20"]})
+    assert result.returncode == 0, result.stderr
+    assert "every witness passed" in result.stderr
+    assert pool.addresses() == ["127.0.0.11"]
+
+
+def test_partition_guard_with_failing_witness_removes_nobody(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+    pool.kill("127.0.0.12", "127.0.0.13", "127.0.0.21")
+    result = pool.once(safety={"max_removals_per_round": 5,
+                               "witnesses": ["127.0.0.20", "127.0.0.21"]})
+    assert result.returncode == 0, result.stderr
+    assert "witness 127.0.0.21 failed too" in result.stderr
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
+
+
+def test_one_dead_peer_of_two_is_not_a_partition(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+    pool.kill("127.0.0.13")
+    result = pool.once()
+    assert result.returncode == 0, result.stderr
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.12"]
+
+
+def test_failed_self_check_exits_1_after_the_delay_and_changes_nothing(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12"])
+    pool.kill("127.0.0.11", "127.0.0.12")
+    started = time.monotonic()
+    result = pool.once(safety={"self_check_failure_delay": 0.5})
+    assert result.returncode == 1, result.stderr
+    assert time.monotonic() - started >= 0.5
+    assert "self-check of my own address 127.0.0.11 failed" in result.stderr
+    assert "self-check failed; waiting 0.5 s and exiting" in result.stderr
+    assert pool.writes() == []
+
+
+def test_failed_read_is_never_taken_as_empty(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12"], fail_read=True)
+    result = pool.once()
+    assert result.returncode == 0, result.stderr
+    assert "cannot read the A records" in result.stderr
+    assert "added myself" not in result.stderr
+    assert pool.writes() == []
+    assert pool.addresses() == ["127.0.0.12"]
+
+
+def test_failed_write_is_logged_and_retried_next_round(tmp_path, daemons):
+    pool = Pool(tmp_path, ["127.0.0.12"], fail_write=True, transient=True)
+    d = daemons.start(pool.config(), tmp_path / "d.log")
+    d.wait_for_log("cannot add myself (127.0.0.11) into DNS: transient")
+    state = pool.state()
+    state["fail_write"] = False
+    pool.write_state(state)
+    wait_until(lambda: "127.0.0.11" in pool.addresses(), what="self re-added")
+    assert d.proc.poll() is None
+
+
+def test_dry_run_changes_nothing(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12", "127.0.0.13"])
+    pool.kill("127.0.0.13")
+    result = pool.once("--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "dry run: would add myself (127.0.0.11)" in result.stderr
+    assert "dry run: would remove it" in result.stderr
+    assert pool.addresses() == ["127.0.0.12", "127.0.0.13"]
+    assert pool.writes() == []
+
+
+def test_conflict_on_removal_changes_nothing(tmp_path):
+    # The CAS of the backend refuses a removal whose expected set is stale:
+    # simulated by a backend that reports conflicts for every write.
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"], conflict=True)
+    pool.kill("127.0.0.13")
+    result = pool.once()
+    assert result.returncode == 0, result.stderr
+    assert "could not remove peer 127.0.0.13: conflict" in result.stderr
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
+
+
+def test_peers_are_checked_concurrently(tmp_path):
+    # Ten dead peers, 0.3 s per attempt, two attempts: one after another
+    # would take 6 s; concurrently the round takes about 0.6 s plus a
+    # self-check before the removal.
+    peers = [f"127.0.0.{i}" for i in range(12, 32)]
+    pool = Pool(tmp_path, ["127.0.0.11", *peers])
+    pool.kill(*peers[:10])
+    overrides = {"check": {"delay": 0.3}, "timer": {"interval": 5, "timeout": 1, "retry": 2}}
+    started = time.monotonic()
+    result = pool.once(**overrides)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 4.0, f"round took {elapsed:.1f}s"
+    assert len(pool.addresses()) == 20
+
+
+def test_peer_dies_and_comes_back(tmp_path, daemons):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+    a = daemons.start(pool.config("127.0.0.11", "a"), tmp_path / "a.log")
+    b = daemons.start(pool.config("127.0.0.12", "b"), tmp_path / "b.log")
+    seen_sizes = set()
+
+    def watch(predicate):
+        def probe():
+            seen_sizes.add(len(pool.addresses()))
+            return predicate()
+        return probe
+
+    time.sleep(0.5)
+    pool.kill("127.0.0.12")
+    wait_until(watch(lambda: "127.0.0.12" not in pool.addresses()), what="dead peer removed")
+    # The dead host's own daemon fails its self-check and exits 1.
+    assert b.wait(timeout=10) == 1
+    pool.kill()
+    b2 = daemons.start(pool.config("127.0.0.12", "b"), tmp_path / "b2.log")
+    wait_until(watch(lambda: "127.0.0.12" in pool.addresses()), what="peer re-added")
+    b2.wait_for_log("added myself (127.0.0.12) into DNS")
+    assert 0 not in seen_sizes
+    assert a.proc.poll() is None
+
+
+def test_sigterm_ends_cleanly(tmp_path, daemons):
+    pool = Pool(tmp_path, ["127.0.0.11"])
+    d = daemons.start(pool.config(), tmp_path / "d.log")
+    d.wait_for_log("my IPv4 address is 127.0.0.11")
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert "stopping on signal 15" in d.log()
+
+
+def test_sighup_reloads_a_good_config_and_refuses_a_bad_one(tmp_path, daemons):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12"])
+    config_path = pool.config()
+    d = daemons.start(config_path, tmp_path / "d.log")
+    d.wait_for_log("my IPv4 address is 127.0.0.11")
+    # Good: the new config adds a second name, which the daemon then manages.
+    good = json.loads(config_path.read_text())
+    good["fqdn"] = [FQDN, "api.example.test"]
+    config_path.write_text(json.dumps(good))
+    d.signal(signal.SIGHUP)
+    d.wait_for_log("configuration reloaded")
+    wait_until(lambda: "api.example.test/A" in pool.state()["records"], what="second name managed")
+    # Bad: refused, the running config stays and rounds go on.
+    config_path.write_text('{"fqdn": "www.example.test", "dns": 42}')
+    d.signal(signal.SIGHUP)
+    d.wait_for_log("reload refused, the running configuration stays")
+    d.wait_for_log("dns: ")
+    pool.kill("127.0.0.12")
+    wait_until(lambda: "127.0.0.12" not in pool.addresses(), what="removal after bad reload")
+    assert d.proc.poll() is None
+
+
+@pytest.mark.parametrize("plugin,reason", [
+    ("check-segfault", "killed by signal 11"),
+    ("check-abort", "killed by signal 6"),
+    ("check-throw", "killed by signal 6"),
+    ("check-hang", "timed out after 0.3 s"),
+    ("check-orphan", None),
+])
+def test_misbehaving_check_plugin_costs_one_check(tmp_path, plugin, reason):
+    marker = f"adf-orphan-{tmp_path.name}"
+    config = {
+        "fqdn": FQDN,
+        "plugin_dirs": [str(PLUGIN_DIR), str(TEST_PLUGIN_DIR)],
+        "ipaddr": {"plugin": "static", "address": SELF},
+        "dns": {"plugin": "dns-memory", "state": str(tmp_path / "state.json")},
+        "check": {"plugin": plugin},
+        "timer": {"plugin": "fixed-interval", "interval": 1, "timeout": 0.3, "retry": 1},
+    }
+    started = time.monotonic()
+    result = run(["probe", "-c", write_config(tmp_path / "c.json", config), "check", "127.0.0.12"])
+    assert time.monotonic() - started < 5
+    if reason:
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert reason in result.stdout
+    assert leftover_processes("check-orphan-sleeper") == []
+    del marker
+
+
+def test_crashing_check_fails_the_self_check_and_the_daemon_exits_1(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12"])
+    result = pool.once(check={"plugin": "check-segfault"})
+    assert result.returncode == 1, result.stderr
+    assert "killed by signal 11" in result.stderr
+    assert pool.writes() == []
+
+
+def test_config_errors_name_the_json_path(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11"])
+    cfg = pool.config(safety={"max_dead_fraction": 2})
+    result = run(["check-config", "-c", cfg])
+    assert result.returncode == 2
+    assert "safety.max_dead_fraction" in result.stderr
+    cfg = pool.config(check={"plugin": "check-deadlist", "dead_fil": "x"})
+    result = run(["check-config", "-c", cfg])
+    assert result.returncode == 2
+    assert "check.dead_fil" in result.stderr
+    result = run(["run", "--once", "-c", cfg])
+    assert result.returncode == 2
+    assert "check.dead_fil" in result.stderr
+
+
+def test_refused_plugin_exits_2_naming_the_file(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11"])
+    cfg = pool.config(check={"plugin": "abi-major"})
+    result = run(["run", "--once", "-c", cfg])
+    assert result.returncode == 2
+    assert "abi-major.so" in result.stderr
+    assert "ABI" in result.stderr
+
+
+def test_check_config_accepts_a_good_config(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11"])
+    result = run(["check-config", "-c", pool.config()])
+    assert result.returncode == 0, result.stderr
+    assert "configuration OK" in result.stdout
+
+
+def test_plugins_json_lists_kind_name_version_and_abi():
+    result = run(["plugins", "--json", "--plugin-dir", str(PLUGIN_DIR)])
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    for name, kind in [("fixed-interval", "timer"), ("static", "ipaddr"), ("ifaddr", "ipaddr"),
+                       ("tcp-check", "check"), ("zonefile", "dns")]:
+        assert rows[name]["kind"] == kind
+        assert rows[name]["abi_version"] == "1.0"
+        assert rows[name]["version"]
+        assert rows[name]["usable"] is True
+
+
+def test_usage_errors_exit_2_and_version_prints():
+    assert run(["run"]).returncode == 2
+    assert run(["no-such-command"]).returncode == 2
+    version = run(["--version"])
+    assert version.returncode == 0 and "plugin ABI 1.0" in version.stdout
