@@ -1,0 +1,43 @@
+#include <doctest/doctest.h>
+
+#include "loop/safety.h"
+
+using adf::safety::may_remove;
+using adf::safety::Removal;
+
+TEST_CASE("the partition guard fires only when most of several peers fail at once") {
+    using adf::safety::looks_partitioned;
+    CHECK_FALSE(looks_partitioned(1, 1, 0.5));  // one peer: nothing to compare
+    CHECK_FALSE(looks_partitioned(2, 1, 0.5));  // exactly the fraction is not more
+    CHECK(looks_partitioned(2, 2, 0.5));
+    CHECK(looks_partitioned(10, 6, 0.5));
+    CHECK_FALSE(looks_partitioned(10, 0, 0.0));
+    CHECK(looks_partitioned(3, 1, 0.0));
+    CHECK_FALSE(looks_partitioned(10, 10, 1.0));
+}
+
+TEST_CASE("the last record is never removed") {
+    adf::config::Safety s;
+    CHECK(may_remove(1, 0, s) == Removal::LastRecord);
+    CHECK(may_remove(2, 0, s) == Removal::Allowed);
+}
+
+TEST_CASE("min_records is a floor") {
+    adf::config::Safety s;
+    s.min_records = 3;
+    s.max_removals_per_round = 10;
+    CHECK(may_remove(3, 0, s) == Removal::BelowMinimum);
+    CHECK(may_remove(4, 0, s) == Removal::Allowed);
+    CHECK(adf::safety::explain(Removal::BelowMinimum, s).find("min_records (3)") !=
+          std::string::npos);
+}
+
+TEST_CASE("max_removals_per_round caps removals, and 0 means report only") {
+    adf::config::Safety s;
+    s.max_removals_per_round = 2;
+    CHECK(may_remove(10, 1, s) == Removal::Allowed);
+    CHECK(may_remove(10, 2, s) == Removal::RoundLimit);
+    s.max_removals_per_round = 0;
+    CHECK(may_remove(10, 0, s) == Removal::RoundLimit);
+    CHECK(adf::safety::explain(Removal::RoundLimit, s).find("report only") != std::string::npos);
+}
