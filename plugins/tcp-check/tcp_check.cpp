@@ -1,0 +1,222 @@
+// tcp-check: a peer is alive when it accepts a TCP connection on `port`,
+// optionally after sending `send` and reading a banner that starts with
+// `expect` ("SSH-2.0", "220 "). Everything (connect, send, read) shares one
+// deadline, `timeout` seconds after the start, so the check ends with a
+// clear reason before the host would have to kill it.
+#include <autodnsfailover/plugin.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <algorithm>
+#include <optional>
+#include <sstream>
+#include <string>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kBannerShown = 64;  // bytes of a wrong banner quoted in the reason
+
+// The host kills the check when its timeout is up, counting from just before
+// our start; ending a little earlier lets our own, clearer reason reach it.
+constexpr double kMarginFraction = 0.2;
+constexpr double kMaxMarginSeconds = 0.25;
+
+std::string seconds_text(double seconds) {
+    std::ostringstream out;
+    out << seconds << " s";
+    return out.str();
+}
+
+// The time the whole check (connect, send, read) may take.
+struct Budget {
+    explicit Budget(double timeout)
+        : seconds(std::max(0.0, timeout - std::min(timeout * kMarginFraction, kMaxMarginSeconds))),
+          deadline(Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(seconds))) {}
+    std::string text() const { return seconds_text(std::round(seconds * 1000) / 1000); }
+
+    double seconds;
+    Clock::time_point deadline;
+};
+
+class Socket {
+   public:
+    explicit Socket(int fd) : fd_(fd) {}
+    ~Socket() {
+        if (fd_ >= 0) close(fd_);
+    }
+    Socket(const Socket &) = delete;
+    Socket &operator=(const Socket &) = delete;
+    int fd() const { return fd_; }
+
+   private:
+    int fd_;
+};
+
+// Printable, quoted text of what a server sent: the first line, escaped.
+std::string quoted(const std::string &bytes) {
+    std::string out = "\"";
+    const size_t end = std::min(bytes.find_first_of("\r\n"), kBannerShown);
+    for (size_t i = 0; i < std::min(end, bytes.size()); ++i) {
+        const unsigned char c = static_cast<unsigned char>(bytes[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            char hex[5];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (end < bytes.size() && end == kBannerShown) out += "...";
+    return out + "\"";
+}
+
+class TcpCheck {
+   public:
+    explicit TcpCheck(adf::Host &host)
+        : port_(static_cast<int>(host.integer("/port", 0, 1, 65535))),
+          send_(host.string("/send")),
+          expect_(host.string("/expect")) {
+        if (!host.has("/port"))
+            host.config_error("/port", "required: the TCP port to connect to (1 to 65535)");
+        if (expect_ && expect_->empty())
+            host.config_error("/expect",
+                              "must not be empty: leave it out to only check the connection");
+    }
+
+    bool check(const std::string &address, int family, double timeout) const {
+        const Budget budget(timeout);
+        const sockaddr_storage target = target_of(address, family);
+        const Socket socket(::socket(target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (socket.fd() < 0) throw system_error("cannot create a socket");
+        connect_to(socket, target, budget);
+        if (send_ && !send_->empty()) send_all(socket.fd(), budget);
+        if (expect_) read_banner(socket.fd(), budget);
+        return true;
+    }
+
+   private:
+    sockaddr_storage target_of(const std::string &address, int family) const {
+        sockaddr_storage target{};
+        if (family == ADF_FAMILY_IPV6) {
+            auto *ipv6 = reinterpret_cast<sockaddr_in6 *>(&target);
+            ipv6->sin6_family = AF_INET6;
+            ipv6->sin6_port = htons(static_cast<uint16_t>(port_));
+            if (inet_pton(AF_INET6, address.c_str(), &ipv6->sin6_addr) == 1) return target;
+        } else {
+            auto *ipv4 = reinterpret_cast<sockaddr_in *>(&target);
+            ipv4->sin_family = AF_INET;
+            ipv4->sin_port = htons(static_cast<uint16_t>(port_));
+            if (inet_pton(AF_INET, address.c_str(), &ipv4->sin_addr) == 1) return target;
+        }
+        throw adf::Error(ADF_FAILED,
+                         "\"" + address + "\" is not an IPv" + std::to_string(family) + " address");
+    }
+
+    // Connects `socket` or throws saying why it could not.
+    void connect_to(const Socket &socket, const sockaddr_storage &target,
+                    const Budget &budget) const {
+        const socklen_t length = target.ss_family == AF_INET6 ? sizeof(sockaddr_in6)
+                                                              : sizeof(sockaddr_in);
+        if (connect(socket.fd(), reinterpret_cast<const sockaddr *>(&target), length) == 0) return;
+        if (errno != EINPROGRESS) throw connect_error(errno);
+        if (!wait_until(socket.fd(), POLLOUT, budget.deadline))
+            throw adf::Error(ADF_FAILED, "connect timed out after " + budget.text());
+        int error = 0;
+        socklen_t size = sizeof error;
+        if (getsockopt(socket.fd(), SOL_SOCKET, SO_ERROR, &error, &size) != 0)
+            throw system_error("getsockopt(SO_ERROR)");
+        if (error != 0) throw connect_error(error);
+    }
+
+    void send_all(int fd, const Budget &budget) const {
+        size_t sent = 0;
+        while (sent < send_->size()) {
+            const ssize_t n =
+                ::send(fd, send_->data() + sent, send_->size() - sent, MSG_NOSIGNAL);
+            if (n >= 0) {
+                sent += static_cast<size_t>(n);
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (!wait_until(fd, POLLOUT, budget.deadline))
+                    throw adf::Error(ADF_FAILED, "sending timed out after " + budget.text());
+            } else if (errno != EINTR) {
+                throw system_error("sending failed");
+            }
+        }
+    }
+
+    // Reads until the bytes received either start with `expect` or cannot.
+    void read_banner(int fd, const Budget &budget) const {
+        const std::string &expect = *expect_;
+        std::string banner;
+        while (banner.size() < expect.size()) {
+            char buffer[512];
+            const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+            if (n > 0) {
+                banner.append(buffer, static_cast<size_t>(n));
+                const size_t compared = std::min(banner.size(), expect.size());
+                if (banner.compare(0, compared, expect, 0, compared) != 0)
+                    throw adf::Error(ADF_FAILED, "banner " + quoted(banner) +
+                                                     " does not start with " + quoted(expect));
+            } else if (n == 0) {
+                throw adf::Error(ADF_FAILED,
+                                 banner.empty()
+                                     ? std::string("connection closed before the banner")
+                                     : "connection closed in the middle of the banner, after " +
+                                           quoted(banner));
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (!wait_until(fd, POLLIN, budget.deadline))
+                    throw adf::Error(ADF_FAILED,
+                                     (banner.empty() ? std::string("no banner")
+                                                     : "an incomplete banner " + quoted(banner)) +
+                                         " after " + budget.text());
+            } else if (errno != EINTR) {
+                throw system_error("reading the banner failed");
+            }
+        }
+    }
+
+    // True when `fd` is ready for `events` before `deadline`.
+    static bool wait_until(int fd, short events, Clock::time_point deadline) {
+        for (;;) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left.count() <= 0) return false;
+            pollfd p{fd, events, 0};
+            const int ready = poll(&p, 1, static_cast<int>(left.count()));
+            if (ready > 0) return true;
+            if (ready < 0 && errno != EINTR) throw system_error("poll");
+        }
+    }
+
+    static adf::Error connect_error(int error) {
+        if (error == ECONNREFUSED) return adf::Error(ADF_FAILED, "connection refused");
+        return adf::Error(ADF_FAILED, std::string("cannot connect: ") + std::strerror(error));
+    }
+
+    static adf::Error system_error(const std::string &what) {
+        return adf::Error(ADF_FAILED, what + ": " + std::strerror(errno));
+    }
+
+    int port_;
+    std::optional<std::string> send_;
+    std::optional<std::string> expect_;
+};
+
+}  // namespace
+
+ADF_CHECK_PLUGIN(TcpCheck, "tcp-check", "1.0.0",
+                 "Alive when the peer accepts a TCP connection on `port` (and greets with `expect`)");
