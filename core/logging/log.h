@@ -17,6 +17,7 @@ struct Options {
     Format format = Format::Text;
     Target target = Target::Stderr;
     std::string syslog_identity = "autodnsfailover";
+    int fd = 2;  // where stderr-target lines go (tests point it at a pipe)
 };
 
 // What a message is about; empty fields are left out of the line.

@@ -1,0 +1,578 @@
+#include "config/config.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "net/address.h"
+
+namespace adf::config {
+namespace {
+
+using json = nlohmann::json;
+
+const char *const kSectionHint = "(a section {\"plugin\": NAME, ...} is required)";
+
+// A value as it appears in the file, short enough for one error line.
+std::string shown(const json &value) {
+    constexpr size_t kMax = 60;
+    std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (text.size() > kMax) text = text.substr(0, kMax - 3) + "...";
+    return text;
+}
+
+std::string to_lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+bool is_label_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+}
+
+// RFC 1123 names, plus '_' (used in service names). `name` has no trailing dot.
+bool is_host_name(const std::string &name) {
+    if (name.empty() || name.size() > 253) return false;
+    size_t start = 0;
+    while (start <= name.size()) {
+        size_t end = name.find('.', start);
+        if (end == std::string::npos) end = name.size();
+        std::string_view label(name.data() + start, end - start);
+        if (label.empty() || label.size() > 63) return false;
+        if (label.front() == '-' || label.back() == '-') return false;
+        if (!std::all_of(label.begin(), label.end(), is_label_char)) return false;
+        start = end + 1;
+    }
+    return true;
+}
+
+// Line and column (both from 1) of the character at `offset` in `text`.
+std::pair<size_t, size_t> line_and_column(const std::string &text, size_t offset) {
+    offset = std::min(offset, text.size());
+    size_t line = 1 + std::count(text.begin(), text.begin() + offset, '\n');
+    size_t line_start = text.rfind('\n', offset == 0 ? std::string::npos : offset - 1);
+    if (offset == 0 || line_start == std::string::npos) return {line, offset + 1};
+    return {line, offset - line_start};
+}
+
+// nlohmann's message without its "[json.exception...] parse error at line
+// 1, column 2: " prefix, which we replace with SOURCE:LINE:COL.
+std::string parse_error_reason(const std::string &what) {
+    std::string reason = what;
+    if (size_t tag_end = reason.find("] "); reason.rfind("[json.exception", 0) == 0 &&
+                                            tag_end != std::string::npos)
+        reason = reason.substr(tag_end + 2);
+    if (reason.rfind("parse error", 0) == 0) {
+        if (size_t colon = reason.find(": "); colon != std::string::npos)
+            reason = reason.substr(colon + 2);
+    }
+    return reason;
+}
+
+// Reads the whole object with every error collected, so an operator fixes
+// the file in one go instead of one error per restart.
+class Validator {
+   public:
+    explicit Validator(std::string source) : source_(std::move(source)) {}
+
+    void fail(const std::string &path, const std::string &what) {
+        std::string prefix = source_.empty() ? "config" : source_;
+        errors_.push_back(path.empty() ? fmt::format("{}: {}", prefix, what)
+                                       : fmt::format("{}: {}: {}", prefix, path, what));
+    }
+    void expected(const std::string &path, const std::string &what, const json &got) {
+        fail(path, fmt::format("expected {}, got {}", what, shown(got)));
+    }
+
+    void throw_if_failed() const {
+        if (errors_.empty()) return;
+        std::string message;
+        for (const auto &line : errors_) {
+            if (!message.empty()) message += '\n';
+            message += line;
+        }
+        throw ConfigError(message);
+    }
+
+    std::optional<long long> integer(const json &value, const std::string &path, long long low,
+                                     long long high) {
+        std::optional<long long> n;
+        if (value.is_number_unsigned()) {
+            auto u = value.get<unsigned long long>();
+            if (u <= static_cast<unsigned long long>(std::numeric_limits<long long>::max()))
+                n = static_cast<long long>(u);
+        } else if (value.is_number_integer()) {
+            n = value.get<long long>();
+        }
+        if (!n || *n < low || *n > high) {
+            expected(path, fmt::format("an integer from {} to {}", low, high), value);
+            return std::nullopt;
+        }
+        return n;
+    }
+
+    std::optional<double> number(const json &value, const std::string &path, double low,
+                                 double high) {
+        if (!value.is_number() || !(value.get<double>() >= low && value.get<double>() <= high)) {
+            expected(path, fmt::format("a number from {} to {}", low, high), value);
+            return std::nullopt;
+        }
+        return value.get<double>();
+    }
+
+    std::optional<std::string> non_empty_string(const json &value, const std::string &path,
+                                                const std::string &what) {
+        if (!value.is_string() || value.get<std::string>().empty()) {
+            expected(path, what, value);
+            return std::nullopt;
+        }
+        return value.get<std::string>();
+    }
+
+    // Reports keys of `object` that are not in `known`, under `prefix`.
+    void unknown_keys(const json &object, const std::string &prefix,
+                      std::initializer_list<const char *> known) {
+        for (const auto &item : object.items()) {
+            bool is_known = std::any_of(known.begin(), known.end(),
+                                        [&](const char *key) { return item.key() == key; });
+            if (!is_known) fail(display_path(prefix, "/" + escape_token(item.key())), "unknown key");
+        }
+    }
+
+   private:
+    static std::string escape_token(const std::string &key) {
+        std::string token;
+        for (char c : key) {
+            if (c == '~') token += "~0";
+            else if (c == '/') token += "~1";
+            else token += c;
+        }
+        return token;
+    }
+
+    std::string source_;
+    std::vector<std::string> errors_;
+};
+
+std::string index_path(const std::string &key, size_t index) {
+    return fmt::format("{}[{}]", key, index);
+}
+
+std::vector<std::string> read_fqdns(Validator &v, const json &value) {
+    std::vector<std::string> names;
+    std::vector<std::string> paths;
+    auto add = [&](const json &item, const std::string &path) {
+        std::string name = item.is_string() ? item.get<std::string>() : std::string();
+        if (!name.empty() && name.back() == '.') name.pop_back();
+        if (!item.is_string() || !is_host_name(name)) {
+            v.expected(path, "a host name", item);
+            return;
+        }
+        name = to_lower(name);
+        auto seen = std::find(names.begin(), names.end(), name);
+        if (seen != names.end()) {
+            v.fail(path, fmt::format("duplicate of {} (\"{}\")",
+                                     paths[seen - names.begin()], name));
+            return;
+        }
+        names.push_back(name);
+        paths.push_back(path);
+    };
+    if (value.is_array() && !value.empty()) {
+        for (size_t i = 0; i < value.size(); ++i) add(value[i], index_path("fqdn", i));
+    } else if (value.is_string()) {
+        add(value, "fqdn");
+    } else {
+        v.expected("fqdn", "a host name or a non-empty list of host names", value);
+    }
+    return names;
+}
+
+std::vector<std::string> read_plugin_dirs(Validator &v, const json &value) {
+    std::vector<std::string> dirs;
+    if (!value.is_array()) {
+        v.expected("plugin_dirs", "a list of directories", value);
+        return dirs;
+    }
+    for (size_t i = 0; i < value.size(); ++i) {
+        if (auto dir = v.non_empty_string(value[i], index_path("plugin_dirs", i), "a directory"))
+            dirs.push_back(*dir);
+    }
+    return dirs;
+}
+
+PluginSection read_section(Validator &v, const json &value, const std::string &slot) {
+    PluginSection section{slot, "", json::object()};
+    if (!value.is_object()) {
+        v.expected(slot, "an object {\"plugin\": NAME, ...}", value);
+        return section;
+    }
+    section.settings = value;
+    section.settings.erase("plugin");
+    auto plugin = value.find("plugin");
+    if (plugin == value.end()) {
+        v.fail(slot + ".plugin", fmt::format("missing (the name of a {} plugin or the path of "
+                                             "its .so is required)", slot));
+    } else if (auto name = v.non_empty_string(*plugin, slot + ".plugin", "a plugin name")) {
+        section.plugin = *name;
+    }
+    return section;
+}
+
+std::string read_witness(Validator &v, const json &value, const std::string &path) {
+    std::optional<Address> address;
+    if (value.is_string()) address = parse_address(value.get<std::string>());
+    if (!address) {
+        v.expected(path, "an IP address", value);
+        return {};
+    }
+    return address->text();
+}
+
+Safety read_safety(Validator &v, const json &value) {
+    Safety safety;
+    if (!value.is_object()) {
+        v.expected("safety", "an object", value);
+        return safety;
+    }
+    v.unknown_keys(value, "safety", {"min_records", "max_removals_per_round", "max_dead_fraction",
+                                     "witnesses", "self_check_failure_delay"});
+    if (auto it = value.find("min_records"); it != value.end())
+        if (auto n = v.integer(*it, "safety.min_records", 1, 1000)) safety.min_records = int(*n);
+    if (auto it = value.find("max_removals_per_round"); it != value.end())
+        if (auto n = v.integer(*it, "safety.max_removals_per_round", 0, 1000))
+            safety.max_removals_per_round = int(*n);
+    if (auto it = value.find("max_dead_fraction"); it != value.end())
+        if (auto x = v.number(*it, "safety.max_dead_fraction", 0, 1)) safety.max_dead_fraction = *x;
+    if (auto it = value.find("self_check_failure_delay"); it != value.end())
+        if (auto x = v.number(*it, "safety.self_check_failure_delay", 0, 86400))
+            safety.self_check_failure_delay = *x;
+    if (auto it = value.find("witnesses"); it != value.end()) {
+        if (!it->is_array()) {
+            v.expected("safety.witnesses", "a list of IP addresses", *it);
+        } else {
+            for (size_t i = 0; i < it->size(); ++i) {
+                std::string path = index_path("safety.witnesses", i);
+                std::string address = read_witness(v, (*it)[i], path);
+                if (address.empty()) continue;
+                auto &list = safety.witnesses;
+                if (std::find(list.begin(), list.end(), address) != list.end())
+                    v.fail(path, fmt::format("duplicate witness {}", address));
+                else
+                    list.push_back(address);
+            }
+        }
+    }
+    return safety;
+}
+
+// Calls `on_variable(name)` for every "{name}" in `tmpl` and
+// `on_text(text)` for the text between them; an unclosed '{' is text.
+template <typename OnText, typename OnVariable>
+void scan_template(const std::string &tmpl, OnText on_text, OnVariable on_variable) {
+    size_t pos = 0;
+    while (pos < tmpl.size()) {
+        size_t open = tmpl.find('{', pos);
+        size_t close = open == std::string::npos ? open : tmpl.find('}', open);
+        if (close == std::string::npos) {
+            on_text(tmpl.substr(pos));
+            return;
+        }
+        on_text(tmpl.substr(pos, open - pos));
+        on_variable(tmpl.substr(open + 1, close - open - 1));
+        pos = close + 1;
+    }
+}
+
+bool is_note_variable(const std::string &name) {
+    return name == "hostname" || name == "fqdn" || name == "address";
+}
+
+std::string read_note(Validator &v, const json &value, const std::string &fallback) {
+    if (!value.is_string()) {
+        v.expected("note", "a string", value);
+        return fallback;
+    }
+    std::string note = value.get<std::string>();
+    bool ok = true;
+    scan_template(note, [](const std::string &) {}, [&](const std::string &name) {
+        if (is_note_variable(name)) return;
+        v.fail("note", fmt::format("unknown variable {{{}}} (use {{hostname}}, {{fqdn}} or "
+                                   "{{address}})", name));
+        ok = false;
+    });
+    return ok ? note : fallback;
+}
+
+std::optional<int> family_of(const json &value) {
+    if (value.is_number_integer() && (value.get<long long>() == 4 || value.get<long long>() == 6))
+        return int(value.get<long long>());
+    if (value.is_string()) {
+        std::string name = to_lower(value.get<std::string>());
+        if (name == "ipv4") return 4;
+        if (name == "ipv6") return 6;
+    }
+    return std::nullopt;
+}
+
+std::vector<int> read_families(Validator &v, const json &value, std::vector<int> fallback) {
+    const char *what = "4, 6, \"ipv4\" or \"ipv6\"";
+    if (!value.is_array() || value.empty()) {
+        v.expected("families", fmt::format("a non-empty list of {}", what), value);
+        return fallback;
+    }
+    std::vector<int> families;
+    for (size_t i = 0; i < value.size(); ++i) {
+        std::string path = index_path("families", i);
+        auto family = family_of(value[i]);
+        if (!family)
+            v.expected(path, what, value[i]);
+        else if (std::find(families.begin(), families.end(), *family) != families.end())
+            v.fail(path, fmt::format("IPv{} is listed twice", *family));
+        else
+            families.push_back(*family);
+    }
+    return families.empty() ? fallback : families;
+}
+
+log::Options read_logging(Validator &v, const json &value) {
+    log::Options options;
+    if (!value.is_object()) {
+        v.expected("logging", "an object", value);
+        return options;
+    }
+    v.unknown_keys(value, "logging", {"level", "format", "target", "syslog_identity"});
+    if (auto it = value.find("level"); it != value.end()) {
+        if (!it->is_string() || !log::parse_level(it->get<std::string>(), options.level))
+            v.expected("logging.level",
+                       "\"debug\", \"info\", \"warning\", \"error\" or \"critical\"", *it);
+    }
+    if (auto it = value.find("format"); it != value.end()) {
+        if (*it == "text") options.format = log::Format::Text;
+        else if (*it == "json") options.format = log::Format::Json;
+        else v.expected("logging.format", "\"text\" or \"json\"", *it);
+    }
+    if (auto it = value.find("target"); it != value.end()) {
+        if (*it == "stderr") options.target = log::Target::Stderr;
+        else if (*it == "syslog") options.target = log::Target::Syslog;
+        else v.expected("logging.target", "\"stderr\" or \"syslog\"", *it);
+    }
+    if (auto it = value.find("syslog_identity"); it != value.end()) {
+        if (auto identity = v.non_empty_string(*it, "logging.syslog_identity", "a non-empty string"))
+            options.syslog_identity = *identity;
+    }
+    return options;
+}
+
+Config read_config(Validator &v, const json &root, const std::string &source) {
+    Config config;
+    config.source = source;
+    if (!root.is_object()) {
+        v.expected("", "a JSON object {\"fqdn\": ..., \"dns\": {...}, ...} at the top level", root);
+        return config;
+    }
+    v.unknown_keys(root, "", {"fqdn", "plugin_dirs", "ipaddr", "dns", "check", "timer", "safety",
+                              "note", "max_parallel_checks", "families", "logging"});
+
+    if (auto it = root.find("fqdn"); it != root.end())
+        config.fqdns = read_fqdns(v, *it);
+    else
+        v.fail("fqdn", "missing (a host name or a list of host names is required)");
+    if (auto it = root.find("plugin_dirs"); it != root.end())
+        config.plugin_dirs = read_plugin_dirs(v, *it);
+
+    for (auto [slot, section] : {std::pair{"ipaddr", &config.ipaddr}, std::pair{"dns", &config.dns},
+                                 std::pair{"check", &config.check}}) {
+        if (auto it = root.find(slot); it != root.end())
+            *section = read_section(v, *it, slot);
+        else
+            v.fail(slot, fmt::format("missing {}", kSectionHint));
+    }
+    if (auto it = root.find("timer"); it != root.end())
+        config.timer = read_section(v, *it, "timer");
+    else
+        config.timer = PluginSection{"timer", "fixed-interval", json::object()};
+
+    if (auto it = root.find("safety"); it != root.end()) config.safety = read_safety(v, *it);
+    if (auto it = root.find("note"); it != root.end())
+        config.note = read_note(v, *it, config.note);
+    if (auto it = root.find("max_parallel_checks"); it != root.end())
+        if (auto n = v.integer(*it, "max_parallel_checks", 1, 1024))
+            config.max_parallel_checks = int(*n);
+    if (auto it = root.find("families"); it != root.end())
+        config.families = read_families(v, *it, config.families);
+    if (auto it = root.find("logging"); it != root.end()) config.logging = read_logging(v, *it);
+    return config;
+}
+
+// nlohmann keeps only the last of two equal keys; an operator who wrote
+// "check" twice should hear about it. Tracks the path through parse events.
+class DuplicateKeyFinder {
+   public:
+    explicit DuplicateKeyFinder(Validator &validator) : validator_(validator) {}
+
+    bool operator()(int /*depth*/, json::parse_event_t event, json &parsed) {
+        switch (event) {
+            case json::parse_event_t::object_start: push(false); break;
+            case json::parse_event_t::array_start: push(true); break;
+            case json::parse_event_t::key: {
+                Frame &top = frames_.back();
+                top.key = parsed.get<std::string>();
+                if (!top.keys.insert(top.key).second) validator_.fail(path(), "duplicate key");
+                break;
+            }
+            case json::parse_event_t::object_end:
+            case json::parse_event_t::array_end:
+                frames_.pop_back();
+                value_done();
+                break;
+            case json::parse_event_t::value: value_done(); break;
+        }
+        return true;
+    }
+
+   private:
+    struct Frame {
+        bool is_array = false;
+        size_t index = 0;
+        std::string key;
+        std::set<std::string> keys;
+    };
+
+    void push(bool is_array) {
+        frames_.emplace_back();
+        frames_.back().is_array = is_array;
+    }
+
+    void value_done() {
+        if (!frames_.empty() && frames_.back().is_array) ++frames_.back().index;
+    }
+
+    std::string path() const {
+        std::string out;
+        for (const Frame &frame : frames_) {
+            if (frame.is_array)
+                out += fmt::format("[{}]", frame.index);
+            else
+                out += (out.empty() ? "" : ".") + frame.key;
+        }
+        return out;
+    }
+
+    Validator &validator_;
+    std::vector<Frame> frames_;
+};
+
+std::string short_host_name() {
+    char name[256] = {};
+    if (gethostname(name, sizeof name - 1) != 0) return "localhost";
+    std::string host(name);
+    return host.substr(0, host.find('.'));
+}
+
+bool is_array_index(const std::string &token) {
+    return !token.empty() && std::all_of(token.begin(), token.end(), ::isdigit) &&
+           (token.size() == 1 || token[0] != '0');
+}
+
+std::string unescape_token(const std::string &token) {
+    std::string out;
+    for (size_t i = 0; i < token.size(); ++i) {
+        if (token[i] == '~' && i + 1 < token.size() && (token[i + 1] == '0' || token[i + 1] == '1')) {
+            out += token[i + 1] == '0' ? '~' : '/';
+            ++i;
+        } else {
+            out += token[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string display_path(const std::string &slot, const std::string &json_pointer) {
+    std::string path = slot;
+    if (json_pointer.empty()) return path;
+    // A pointer without its leading '/' is taken as one key.
+    size_t pos = json_pointer[0] == '/' ? 1 : 0;
+    while (true) {
+        size_t end = json_pointer.find('/', pos);
+        std::string token = unescape_token(json_pointer.substr(
+            pos, end == std::string::npos ? std::string::npos : end - pos));
+        if (is_array_index(token))
+            path += "[" + token + "]";
+        else
+            path += (path.empty() ? "" : ".") + token;
+        if (end == std::string::npos) break;
+        pos = end + 1;
+    }
+    return path;
+}
+
+Config parse(const std::string &text, const std::string &source) {
+    json root;
+    Validator validator(source);
+    DuplicateKeyFinder duplicates(validator);
+    try {
+        root = json::parse(text, std::ref(duplicates), /*allow_exceptions=*/true,
+                           /*ignore_comments=*/true);
+    } catch (const json::parse_error &e) {
+        // e.byte counts from 1 and points at the offending character.
+        auto [line, column] = line_and_column(text, e.byte > 0 ? e.byte - 1 : 0);
+        throw ConfigError(fmt::format("{}:{}:{}: JSON syntax error: {}",
+                                      source.empty() ? "config" : source, line, column,
+                                      parse_error_reason(e.what())));
+    }
+    Config config = read_config(validator, root, source);
+    validator.throw_if_failed();
+    return config;
+}
+
+Config load_file(const std::string &path) {
+    auto cannot_read = [&](int error) {
+        return ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(error)));
+    };
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw cannot_read(errno);
+    std::string text;
+    char buffer[65536];
+    while (true) {
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int error = errno;
+            ::close(fd);
+            throw cannot_read(error);
+        }
+        if (n == 0) break;
+        text.append(buffer, size_t(n));
+    }
+    ::close(fd);
+    return parse(text, path);
+}
+
+std::string render_note(const std::string &tmpl, const std::string &fqdn,
+                        const std::string &address) {
+    std::string note;
+    scan_template(tmpl, [&](const std::string &text) { note += text; },
+                  [&](const std::string &name) {
+                      if (name == "hostname") note += short_host_name();
+                      else if (name == "fqdn") note += fqdn;
+                      else if (name == "address") note += address;
+                      else note += "{" + name + "}";
+                  });
+    return note;
+}
+
+}  // namespace adf::config

@@ -1,0 +1,409 @@
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "config/config.h"
+
+using adf::config::Config;
+using adf::config::ConfigError;
+using adf::config::display_path;
+using adf::config::parse;
+using nlohmann::json;
+
+namespace {
+
+// A minimal valid config; tests change one part of it.
+json minimal() {
+    return json::parse(R"({
+        "fqdn": "www.example.test",
+        "ipaddr": {"plugin": "static", "address": "127.0.0.1"},
+        "dns": {"plugin": "zonefile", "path": "/tmp/x.zone"},
+        "check": {"plugin": "tcp-check", "port": 80}
+    })");
+}
+
+Config parse_json(const json &config) { return parse(config.dump(), "x.json"); }
+
+// The ConfigError message for `config` ("" when it parses).
+std::string error_of(const json &config) {
+    try {
+        parse_json(config);
+    } catch (const ConfigError &e) {
+        return e.what();
+    }
+    return "";
+}
+
+std::string error_of_text(const std::string &text) {
+    try {
+        parse(text, "x.json");
+    } catch (const ConfigError &e) {
+        return e.what();
+    }
+    return "";
+}
+
+json with(json config, const std::string &key, json value) {
+    config[key] = std::move(value);
+    return config;
+}
+
+json without(json config, const std::string &key) {
+    config.erase(key);
+    return config;
+}
+
+std::string short_host_name() {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    std::string host(name);
+    return host.substr(0, host.find('.'));
+}
+
+}  // namespace
+
+TEST_CASE("config: a minimal file gets the documented defaults") {
+    Config c = parse_json(minimal());
+    CHECK(c.source == "x.json");
+    CHECK(c.fqdns == std::vector<std::string>{"www.example.test"});
+    CHECK(c.plugin_dirs.empty());
+    CHECK(c.ipaddr.slot == "ipaddr");
+    CHECK(c.ipaddr.plugin == "static");
+    CHECK(c.ipaddr.settings == json{{"address", "127.0.0.1"}});
+    CHECK(c.dns.slot == "dns");
+    CHECK(c.dns.plugin == "zonefile");
+    CHECK(c.check.settings == json{{"port", 80}});
+    CHECK(c.timer.slot == "timer");
+    CHECK(c.timer.plugin == "fixed-interval");
+    CHECK(c.timer.settings == json::object());
+    CHECK(c.safety.min_records == 1);
+    CHECK(c.safety.max_removals_per_round == 1);
+    CHECK(c.safety.max_dead_fraction == 0.5);
+    CHECK(c.safety.witnesses.empty());
+    CHECK(c.safety.self_check_failure_delay == 60);
+    CHECK(c.note == "{hostname}");
+    CHECK(c.max_parallel_checks == 32);
+    CHECK(c.families == std::vector<int>{4, 6});
+    CHECK(c.logging.level == adf::log::Level::Info);
+    CHECK(c.logging.format == adf::log::Format::Text);
+    CHECK(c.logging.target == adf::log::Target::Stderr);
+}
+
+TEST_CASE("config: every key is read") {
+    json config = minimal();
+    config["fqdn"] = {"WWW.Example.Test.", "api.example.test"};
+    config["plugin_dirs"] = {"/opt/adf/plugins"};
+    config["timer"] = {{"plugin", "fixed-interval"}, {"interval", 5}};
+    config["safety"] = {{"min_records", 2},
+                        {"max_removals_per_round", 0},
+                        {"max_dead_fraction", 0.25},
+                        {"witnesses", {"2001:DB8:0::1", " 127.0.0.1"}},
+                        {"self_check_failure_delay", 1.5}};
+    config["note"] = "{hostname} serves {fqdn} at {address}";
+    config["max_parallel_checks"] = 1024;
+    config["families"] = {"ipv6"};
+    config["logging"] = {{"level", "debug"},
+                         {"format", "json"},
+                         {"target", "syslog"},
+                         {"syslog_identity", "adf-test"}};
+    Config c = parse_json(config);
+    CHECK(c.fqdns == std::vector<std::string>{"www.example.test", "api.example.test"});
+    CHECK(c.plugin_dirs == std::vector<std::string>{"/opt/adf/plugins"});
+    CHECK(c.timer.settings == json{{"interval", 5}});
+    CHECK(c.safety.min_records == 2);
+    CHECK(c.safety.max_removals_per_round == 0);
+    CHECK(c.safety.max_dead_fraction == 0.25);
+    CHECK(c.safety.witnesses == std::vector<std::string>{"2001:db8::1", "127.0.0.1"});
+    CHECK(c.safety.self_check_failure_delay == 1.5);
+    CHECK(c.note == "{hostname} serves {fqdn} at {address}");
+    CHECK(c.max_parallel_checks == 1024);
+    CHECK(c.families == std::vector<int>{6});
+    CHECK(c.logging.level == adf::log::Level::Debug);
+    CHECK(c.logging.format == adf::log::Format::Json);
+    CHECK(c.logging.target == adf::log::Target::Syslog);
+    CHECK(c.logging.syslog_identity == "adf-test");
+}
+
+TEST_CASE("config: comments are accepted") {
+    std::string text = R"(// the pool
+    {
+        /* one name */ "fqdn": "www.example.test",
+        "ipaddr": {"plugin": "static"}, // trailing comment
+        "dns": {"plugin": "zonefile"},
+        "check": {"plugin": "tcp-check"}
+    })";
+    CHECK(parse(text, "x.json").fqdns == std::vector<std::string>{"www.example.test"});
+}
+
+TEST_CASE("config: syntax errors name the file, line and column") {
+    CHECK(error_of_text("{\n  \"fqdn\": \"a\",\n  oops\n}") ==
+          "x.json:3:3: JSON syntax error: syntax error while parsing object key - invalid "
+          "literal; last read: '\"a\",<U+000A>  o'; expected string literal");
+    // The position is where the parser noticed: the end of the unexpected token.
+    CHECK(error_of_text("{\"a\": 1\n \"b\": 2}") ==
+          "x.json:2:4: JSON syntax error: syntax error while parsing object - unexpected string "
+          "literal; expected '}'");
+    CHECK(error_of_text("{\"a\": 1,}") ==
+          "x.json:1:9: JSON syntax error: syntax error while parsing object key - unexpected '}'; "
+          "expected string literal");
+    CHECK(error_of_text("[1 /* x").rfind("x.json:1:8: JSON syntax error: ", 0) == 0);
+    CHECK(error_of_text("").rfind("x.json:1:1: JSON syntax error: ", 0) == 0);
+    CHECK(error_of_text("{").rfind("x.json:1:2: JSON syntax error: ", 0) == 0);
+    CHECK(error_of_text("{\"a\":\n").rfind("x.json:2:1: JSON syntax error: ", 0) == 0);
+}
+
+TEST_CASE("config: duplicate keys are errors, not silently overwritten") {
+    std::string text = R"({
+        "fqdn": "www.example.test",
+        "ipaddr": {"plugin": "static"},
+        "dns": {"plugin": "zonefile", "servers": [{"port": 1}, [], {"port": 2, "port": 3}]},
+        "check": {"plugin": "tcp-check"},
+        "check": {"plugin": "http-check"}
+    })";
+    CHECK(error_of_text(text) ==
+          "x.json: dns.servers[2].port: duplicate key\n"
+          "x.json: check: duplicate key");
+}
+
+TEST_CASE("config: the top level must be an object") {
+    CHECK(error_of(json::array({1, 2})) ==
+          "x.json: expected a JSON object {\"fqdn\": ..., \"dns\": {...}, ...} at the top level, "
+          "got [1,2]");
+}
+
+TEST_CASE("config: fqdn") {
+    CHECK(error_of(without(minimal(), "fqdn")) ==
+          "x.json: fqdn: missing (a host name or a list of host names is required)");
+    CHECK(error_of(with(minimal(), "fqdn", json::array())) ==
+          "x.json: fqdn: expected a host name or a non-empty list of host names, got []");
+    CHECK(error_of(with(minimal(), "fqdn", 5)) ==
+          "x.json: fqdn: expected a host name or a non-empty list of host names, got 5");
+    CHECK(error_of(with(minimal(), "fqdn", {"good.example.test", "bad name!"})) ==
+          "x.json: fqdn[1]: expected a host name, got \"bad name!\"");
+    CHECK(error_of(with(minimal(), "fqdn", {"a.test", "A.test."})) ==
+          "x.json: fqdn[1]: duplicate of fqdn[0] (\"a.test\")");
+
+    for (const char *bad : {"", ".", "a..b", "-a.test", "a-.test", "a.test..", "a b", "a/b",
+                            "ex\u00e4mple.test"}) {
+        CAPTURE(bad);
+        CHECK(error_of(with(minimal(), "fqdn", bad)) ==
+              "x.json: fqdn: expected a host name, got " + json(bad).dump());
+    }
+    std::string label63(63, 'a');
+    CHECK(error_of(with(minimal(), "fqdn", label63 + ".test")).empty());
+    CHECK(error_of(with(minimal(), "fqdn", label63 + "a.test")) != "");
+    std::string name253 = label63 + "." + label63 + "." + label63 + "." + std::string(61, 'b');
+    REQUIRE(name253.size() == 253);
+    CHECK(error_of(with(minimal(), "fqdn", name253)).empty());
+    CHECK(error_of(with(minimal(), "fqdn", name253 + "b")) != "");
+    CHECK(parse_json(with(minimal(), "fqdn", "_srv.Host-1.test.")).fqdns ==
+          std::vector<std::string>{"_srv.host-1.test"});
+    CHECK(parse_json(with(minimal(), "fqdn", "localhost")).fqdns ==
+          std::vector<std::string>{"localhost"});
+}
+
+TEST_CASE("config: long values are truncated in messages") {
+    std::string message = error_of(with(minimal(), "fqdn", std::string(300, '!')));
+    CHECK(message == "x.json: fqdn: expected a host name, got \"" + std::string(56, '!') + "...");
+}
+
+TEST_CASE("config: plugin_dirs") {
+    CHECK(error_of(with(minimal(), "plugin_dirs", "/opt")) ==
+          "x.json: plugin_dirs: expected a list of directories, got \"/opt\"");
+    CHECK(error_of(with(minimal(), "plugin_dirs", {"/opt", 3, ""})) ==
+          "x.json: plugin_dirs[1]: expected a directory, got 3\n"
+          "x.json: plugin_dirs[2]: expected a directory, got \"\"");
+    CHECK(parse_json(with(minimal(), "plugin_dirs", json::array())).plugin_dirs.empty());
+}
+
+TEST_CASE("config: plugin sections") {
+    CHECK(error_of(without(minimal(), "dns")) ==
+          "x.json: dns: missing (a section {\"plugin\": NAME, ...} is required)");
+    CHECK(error_of(without(without(minimal(), "ipaddr"), "check")) ==
+          "x.json: ipaddr: missing (a section {\"plugin\": NAME, ...} is required)\n"
+          "x.json: check: missing (a section {\"plugin\": NAME, ...} is required)");
+    CHECK(error_of(with(minimal(), "dns", "zonefile")) ==
+          "x.json: dns: expected an object {\"plugin\": NAME, ...}, got \"zonefile\"");
+    CHECK(error_of(with(minimal(), "check", {{"port", 80}})) ==
+          "x.json: check.plugin: missing (the name of a check plugin or the path of its .so is "
+          "required)");
+    CHECK(error_of(with(minimal(), "check", {{"plugin", ""}})) ==
+          "x.json: check.plugin: expected a plugin name, got \"\"");
+    CHECK(error_of(with(minimal(), "timer", {{"plugin", 7}})) ==
+          "x.json: timer.plugin: expected a plugin name, got 7");
+    Config c = parse_json(with(minimal(), "check", {{"plugin", "/opt/x.so"}, {"anything", {1}}}));
+    CHECK(c.check.plugin == "/opt/x.so");
+    CHECK(c.check.settings == json{{"anything", {1}}});
+}
+
+TEST_CASE("config: unknown keys") {
+    CHECK(error_of(with(minimal(), "colour", "red")) == "x.json: colour: unknown key");
+    CHECK(error_of(with(minimal(), "safety", {{"min_record", 2}})) ==
+          "x.json: safety.min_record: unknown key");
+    CHECK(error_of(with(minimal(), "logging", {{"file", "/tmp/x"}})) ==
+          "x.json: logging.file: unknown key");
+    CHECK(error_of(with(minimal(), "a/b~c", 1)) == "x.json: a/b~c: unknown key");
+}
+
+TEST_CASE("config: safety") {
+    auto safety_error = [](json safety) { return error_of(with(minimal(), "safety", safety)); };
+    CHECK(safety_error(5) == "x.json: safety: expected an object, got 5");
+    CHECK(safety_error({{"max_dead_fraction", 2}}) ==
+          "x.json: safety.max_dead_fraction: expected a number from 0 to 1, got 2");
+    CHECK(safety_error({{"max_dead_fraction", true}}) ==
+          "x.json: safety.max_dead_fraction: expected a number from 0 to 1, got true");
+    CHECK(safety_error({{"max_dead_fraction", "0.5"}}) ==
+          "x.json: safety.max_dead_fraction: expected a number from 0 to 1, got \"0.5\"");
+    CHECK(safety_error({{"max_dead_fraction", 1}}).empty());
+    CHECK(safety_error({{"max_dead_fraction", 0}}).empty());
+    CHECK(safety_error({{"min_records", 2.5}}) ==
+          "x.json: safety.min_records: expected an integer from 1 to 1000, got 2.5");
+    CHECK(safety_error({{"min_records", 0}}) ==
+          "x.json: safety.min_records: expected an integer from 1 to 1000, got 0");
+    CHECK(safety_error({{"min_records", 1001}}) ==
+          "x.json: safety.min_records: expected an integer from 1 to 1000, got 1001");
+    CHECK(safety_error({{"min_records", 18446744073709551615ull}}) ==
+          "x.json: safety.min_records: expected an integer from 1 to 1000, got "
+          "18446744073709551615");
+    CHECK(safety_error({{"max_removals_per_round", -1}}) ==
+          "x.json: safety.max_removals_per_round: expected an integer from 0 to 1000, got -1");
+    CHECK(safety_error({{"self_check_failure_delay", 86401}}) ==
+          "x.json: safety.self_check_failure_delay: expected a number from 0 to 86400, got 86401");
+    CHECK(safety_error({{"self_check_failure_delay", -0.5}}) ==
+          "x.json: safety.self_check_failure_delay: expected a number from 0 to 86400, got -0.5");
+    CHECK(safety_error({{"witnesses", "127.0.0.1"}}) ==
+          "x.json: safety.witnesses: expected a list of IP addresses, got \"127.0.0.1\"");
+    CHECK(safety_error({{"witnesses", {"127.0.0.1", "example.test", 4, "127.0.0.01"}}}) ==
+          "x.json: safety.witnesses[1]: expected an IP address, got \"example.test\"\n"
+          "x.json: safety.witnesses[2]: expected an IP address, got 4\n"
+          "x.json: safety.witnesses[3]: expected an IP address, got \"127.0.0.01\"");
+    CHECK(safety_error({{"witnesses", {"::1", "0::1"}}}) ==
+          "x.json: safety.witnesses[1]: duplicate witness ::1");
+}
+
+TEST_CASE("config: note template variables") {
+    CHECK(parse_json(with(minimal(), "note", "plain text")).note == "plain text");
+    CHECK(parse_json(with(minimal(), "note", "")).note.empty());
+    CHECK(error_of(with(minimal(), "note", "{host} at {address} {ip}")) ==
+          "x.json: note: unknown variable {host} (use {hostname}, {fqdn} or {address})\n"
+          "x.json: note: unknown variable {ip} (use {hostname}, {fqdn} or {address})");
+    CHECK(error_of(with(minimal(), "note", "{}")) ==
+          "x.json: note: unknown variable {} (use {hostname}, {fqdn} or {address})");
+    CHECK(error_of(with(minimal(), "note", 5)) == "x.json: note: expected a string, got 5");
+}
+
+TEST_CASE("config: render_note") {
+    using adf::config::render_note;
+    CHECK(render_note("{hostname}", "www.example.test", "127.0.0.1") == short_host_name());
+    CHECK(short_host_name().find('.') == std::string::npos);
+    CHECK(render_note("{fqdn} at {address}, {fqdn}", "www.example.test", "::1") ==
+          "www.example.test at ::1, www.example.test");
+    CHECK(render_note("plain text", "a", "b") == "plain text");
+    CHECK(render_note("open { brace", "a", "b") == "open { brace");
+}
+
+TEST_CASE("config: max_parallel_checks") {
+    CHECK(error_of(with(minimal(), "max_parallel_checks", 0)) ==
+          "x.json: max_parallel_checks: expected an integer from 1 to 1024, got 0");
+    CHECK(error_of(with(minimal(), "max_parallel_checks", 1025)) ==
+          "x.json: max_parallel_checks: expected an integer from 1 to 1024, got 1025");
+    CHECK(error_of(with(minimal(), "max_parallel_checks", 8.0)) ==
+          "x.json: max_parallel_checks: expected an integer from 1 to 1024, got 8.0");
+    CHECK(parse_json(with(minimal(), "max_parallel_checks", 1)).max_parallel_checks == 1);
+}
+
+TEST_CASE("config: families") {
+    auto families = [](json value) { return parse_json(with(minimal(), "families", value)).families; };
+    CHECK(families({4}) == std::vector<int>{4});
+    CHECK(families({6, 4}) == std::vector<int>{6, 4});
+    CHECK(families({"ipv4", "IPv6"}) == std::vector<int>{4, 6});
+    CHECK(error_of(with(minimal(), "families", json::array())) ==
+          "x.json: families: expected a non-empty list of 4, 6, \"ipv4\" or \"ipv6\", got []");
+    CHECK(error_of(with(minimal(), "families", 4)) ==
+          "x.json: families: expected a non-empty list of 4, 6, \"ipv4\" or \"ipv6\", got 4");
+    CHECK(error_of(with(minimal(), "families", {4, 5, "v6", 4.0})) ==
+          "x.json: families[1]: expected 4, 6, \"ipv4\" or \"ipv6\", got 5\n"
+          "x.json: families[2]: expected 4, 6, \"ipv4\" or \"ipv6\", got \"v6\"\n"
+          "x.json: families[3]: expected 4, 6, \"ipv4\" or \"ipv6\", got 4.0");
+    CHECK(error_of(with(minimal(), "families", {4, "ipv4"})) ==
+          "x.json: families[1]: IPv4 is listed twice");
+}
+
+TEST_CASE("config: logging") {
+    auto logging_error = [](json logging) { return error_of(with(minimal(), "logging", logging)); };
+    CHECK(logging_error("debug") == "x.json: logging: expected an object, got \"debug\"");
+    CHECK(logging_error({{"level", "verbose"}}) ==
+          "x.json: logging.level: expected \"debug\", \"info\", \"warning\", \"error\" or "
+          "\"critical\", got \"verbose\"");
+    CHECK(logging_error({{"format", "xml"}}) ==
+          "x.json: logging.format: expected \"text\" or \"json\", got \"xml\"");
+    CHECK(logging_error({{"target", "file"}}) ==
+          "x.json: logging.target: expected \"stderr\" or \"syslog\", got \"file\"");
+    CHECK(logging_error({{"syslog_identity", ""}}) ==
+          "x.json: logging.syslog_identity: expected a non-empty string, got \"\"");
+    for (const char *level : {"debug", "info", "warning", "error", "critical"}) {
+        adf::log::Level parsed;
+        REQUIRE(adf::log::parse_level(level, parsed));
+        CHECK(parse_json(with(minimal(), "logging", {{"level", level}})).logging.level == parsed);
+    }
+}
+
+TEST_CASE("config: all errors are reported together, one per line") {
+    json config = minimal();
+    config.erase("dns");
+    config["fqdn"] = {"ok.test", "bad name!"};
+    config["safety"] = {{"max_dead_fraction", 2}, {"min_record", 1}};
+    config["colour"] = "blue";
+    config["max_parallel_checks"] = "many";
+    CHECK(error_of(config) ==
+          "x.json: colour: unknown key\n"
+          "x.json: fqdn[1]: expected a host name, got \"bad name!\"\n"
+          "x.json: dns: missing (a section {\"plugin\": NAME, ...} is required)\n"
+          "x.json: safety.min_record: unknown key\n"
+          "x.json: safety.max_dead_fraction: expected a number from 0 to 1, got 2\n"
+          "x.json: max_parallel_checks: expected an integer from 1 to 1024, got \"many\"");
+}
+
+TEST_CASE("config: display_path") {
+    CHECK(display_path("check", "/headers/Host") == "check.headers.Host");
+    CHECK(display_path("check", "/statuses/0") == "check.statuses[0]");
+    CHECK(display_path("check", "/a~1b/c~0d/~01") == "check.a/b.c~d.~1");
+    CHECK(display_path("check", "") == "check");
+    CHECK(display_path("dns", "/servers/12/port") == "dns.servers[12].port");
+    CHECK(display_path("dns", "/007") == "dns.007");
+    CHECK(display_path("", "/fqdn/1") == "fqdn[1]");
+    CHECK(display_path("", "/safety/witnesses") == "safety.witnesses");
+    CHECK(display_path("dns", "zone") == "dns.zone");
+}
+
+TEST_CASE("config: load_file") {
+    std::string path = "/tmp/adf-config-test-" + std::to_string(getpid()) + ".json";
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    std::string text = "// test\n" + minimal().dump(2);
+    REQUIRE(::write(fd, text.data(), text.size()) == ssize_t(text.size()));
+    ::close(fd);
+    Config c = adf::config::load_file(path);
+    CHECK(c.source == path);
+    CHECK(c.dns.plugin == "zonefile");
+
+    std::ofstream(path) << "{\"fqdn\": 1}";
+    try {
+        adf::config::load_file(path);
+        FAIL("no error");
+    } catch (const ConfigError &e) {
+        CHECK(std::string(e.what()).rfind(path + ": fqdn: expected", 0) == 0);
+    }
+    std::remove(path.c_str());
+
+    CHECK_THROWS_WITH_AS(adf::config::load_file("/nonexistent/adf.json"),
+                         "/nonexistent/adf.json: cannot read: No such file or directory",
+                         ConfigError);
+    CHECK_THROWS_WITH_AS(adf::config::load_file("/tmp"), "/tmp: cannot read: Is a directory",
+                         ConfigError);
+}
