@@ -1,0 +1,378 @@
+// zerigo: A/AAAA records through the Zerigo DNS REST API 1.1 (XML over
+// HTTPS, Basic auth), the seed's reference DNS backend.
+//
+// Zerigo has no conditional update, so add and remove re-read the set just
+// before writing and refuse (ADF_CONFLICT) when it differs from what the host
+// expects. Reads use GET /hosts.xml?fqdn=, never the zone listing, which
+// leaves out the hosts of zones with over 300 of them.
+#include <curl/curl.h>
+#include <tinyxml2.h>
+
+#include <autodnsfailover/plugin.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "http_session.hpp"
+
+namespace {
+
+constexpr std::size_t kMaxBody = 16 * 1024 * 1024;
+constexpr const char *kDefaultEndpoint = "https://ns.zerigo.com/api/1.1/";
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+std::string without_trailing_dot(std::string name) {
+    while (!name.empty() && name.back() == '.') name.pop_back();
+    return name;
+}
+
+// The text of child `name` of `parent`, nullopt when it is missing or
+// marked nil="true" (Zerigo's way of writing "no value").
+std::optional<std::string> child_text(const tinyxml2::XMLElement *parent, const char *name) {
+    const tinyxml2::XMLElement *child = parent->FirstChildElement(name);
+    if (child == nullptr || child->BoolAttribute("nil", false)) return std::nullopt;
+    return std::string(child->GetText() ? child->GetText() : "");
+}
+
+std::optional<long> child_integer(const tinyxml2::XMLElement *parent, const char *name) {
+    const auto text = child_text(parent, name);
+    if (!text || text->empty()) return std::nullopt;
+    try {
+        std::size_t used = 0;
+        const long value = std::stol(*text, &used);
+        if (used == text->size()) return value;
+    } catch (const std::exception &) {
+    }
+    return std::nullopt;
+}
+
+std::string join(const std::set<std::string> &items) {
+    std::string out;
+    for (const auto &item : items) out += (out.empty() ? "" : ", ") + item;
+    return "[" + out + "]";
+}
+
+class Zerigo {
+   public:
+    static constexpr uint32_t capabilities = ADF_DNS_NOTES;
+
+    explicit Zerigo(adf::Host &host) : host_(host) {
+        user_ = required(host, "/user", "the e-mail address of the Zerigo account");
+        api_key_ = required(host, "/api_key", "the API key of the Zerigo account");
+        zone_ = lower(without_trailing_dot(required(host, "/zone", "the zone's domain name")));
+        endpoint_ = host.string("/endpoint", kDefaultEndpoint);
+        if (endpoint_.rfind("https://", 0) != 0 && endpoint_.rfind("http://", 0) != 0)
+            host.config_error("/endpoint", "expected an http:// or https:// URL, got \"" +
+                                               endpoint_ + "\"");
+        if (endpoint_.empty() || endpoint_.back() != '/') endpoint_ += '/';
+        ttl_ = static_cast<uint32_t>(host.integer("/ttl", 60, 1, 2147483647));
+        request_timeout_ = host.number("/request_timeout", 10.0, 0.1, 300.0);
+    }
+
+    void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
+        for (const Entry &entry : fetch(fqdn, family)) sink.emit(entry.data, entry.ttl, entry.notes);
+    }
+
+    void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+             const adf::Record &record) {
+        const std::string hostname = hostname_of(fqdn);
+        const std::vector<Entry> current = fetch(fqdn, family);
+        require_unchanged(fqdn, family, expected, current);
+        if (find(current, record.address)) {
+            host_.info(std::string(adf::record_type(family)) + " " + record.address +
+                       " is already a record of " + fqdn + ": nothing to add");
+            return;
+        }
+        // The host passes the set's TTL (records of a set share one, RFC
+        // 2181), or 0 for a first record: then the configured default.
+        const uint32_t ttl = record.ttl != 0 ? record.ttl : ttl_;
+        const std::string path = "zones/" + std::to_string(zone().id) + "/hosts.xml";
+        const adf_http::Response response =
+            call("POST", path, host_xml(hostname, family, record.address, ttl, record.note));
+        const std::string what = "adding " + describe(fqdn, family, record.address);
+        if (response.status == 422)
+            throw adf::Error(ADF_FAILED, "Zerigo refused " + what + ": " + errors_of(response));
+        require_success(response, "POST", path);
+        host_.info("added " + describe(fqdn, family, record.address) + " with TTL " +
+                   std::to_string(ttl) + (record.note.empty() ? "" : ", note \"" + record.note + "\""));
+    }
+
+    void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                const std::string &address) {
+        const std::vector<Entry> current = fetch(fqdn, family);
+        require_unchanged(fqdn, family, expected, current);
+        bool found = false;
+        for (const Entry &entry : current) {
+            if (entry.address != address) continue;
+            found = true;
+            delete_host(entry.id, describe(fqdn, family, address));
+        }
+        if (!found)
+            host_.info(describe(fqdn, family, address) + " is not in DNS: nothing to remove");
+    }
+
+   private:
+    // One host record of Zerigo, reduced to what the daemon manages.
+    struct Entry {
+        long id = 0;
+        std::string data;     // as Zerigo stores it
+        std::string address;  // canonical form of data
+        uint32_t ttl = 0;
+        std::string notes;
+    };
+    struct Zone {
+        long id = 0;
+        std::optional<uint32_t> default_ttl;
+    };
+
+    static std::string required(adf::Host &host, const char *path, const std::string &what) {
+        if (!host.has(path)) {
+            host.config_error(path, "required: " + what);
+            return "";
+        }
+        const std::string value = host.string(path, "");
+        if (value.empty() && !host.config_failed())
+            host.config_error(path, "must not be empty: " + what);
+        return value;
+    }
+
+    static std::string describe(const std::string &fqdn, int family, const std::string &address) {
+        return fqdn + " " + adf::record_type(family) + " " + address;
+    }
+
+    // The name relative to the zone, as Zerigo's <hostname> holds it.
+    std::string hostname_of(const std::string &fqdn) const {
+        const std::string name = lower(without_trailing_dot(fqdn));
+        if (name == zone_)
+            throw adf::Error(ADF_BAD_CONFIG,
+                             "the zone apex \"" + zone_ +
+                                 "\" cannot be managed through Zerigo: use a name below the "
+                                 "zone (fqdn) or the parent zone (key \"zone\")");
+        const std::string suffix = "." + zone_;
+        if (name.size() <= suffix.size() ||
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+            throw adf::Error(ADF_BAD_CONFIG, "\"" + fqdn + "\" is not inside the zone \"" + zone_ +
+                                                 "\" (key \"zone\")");
+        return name.substr(0, name.size() - suffix.size());
+    }
+
+    // The records of `fqdn` and `family`; a 404 means there are none.
+    std::vector<Entry> fetch(const std::string &fqdn, int family) {
+        const std::string hostname = hostname_of(fqdn);
+        const std::string name = lower(without_trailing_dot(fqdn));
+        const std::string path = "hosts.xml?fqdn=" + escape(name);
+        const adf_http::Response response = call("GET", path, "");
+        if (response.status == 404) return {};
+        require_success(response, "GET", path);
+
+        tinyxml2::XMLDocument doc;
+        const tinyxml2::XMLElement *root = parse(doc, response, "GET", path, "hosts");
+        std::vector<Entry> entries;
+        for (auto *node = root->FirstChildElement("host"); node != nullptr;
+             node = node->NextSiblingElement("host")) {
+            if (lower(child_text(node, "hostname").value_or("")) != hostname) continue;
+            if (child_text(node, "host-type").value_or("") != adf::record_type(family)) continue;
+            entries.push_back(entry_of(node, family, path));
+        }
+        return entries;
+    }
+
+    Entry entry_of(const tinyxml2::XMLElement *node, int family, const std::string &path) {
+        Entry entry;
+        const auto id = child_integer(node, "id");
+        if (!id)
+            throw adf::Error(ADF_FAILED, "GET " + url(path) + ": a <host> without an <id>");
+        entry.id = *id;
+        entry.data = child_text(node, "data").value_or("");
+        const auto canonical = adf::canonical_address(entry.data, family);
+        if (!canonical)
+            throw adf::Error(ADF_FAILED, "GET " + url(path) + ": host " + std::to_string(*id) +
+                                             " has data \"" + entry.data +
+                                             "\", which is not an address of its type " +
+                                             adf::record_type(family));
+        entry.address = *canonical;
+        // A host without its own TTL uses the zone's default TTL.
+        const auto ttl = child_integer(node, "ttl");
+        entry.ttl = ttl ? static_cast<uint32_t>(*ttl) : zone().default_ttl.value_or(ttl_);
+        entry.notes = child_text(node, "notes").value_or("");
+        return entry;
+    }
+
+    // Zerigo's zone id (for creating hosts), looked up once.
+    const Zone &zone() {
+        if (zone_info_) return *zone_info_;
+        const std::string path = "zones/" + escape(zone_) + ".xml";
+        const adf_http::Response response = call("GET", path, "");
+        if (response.status == 404)
+            throw adf::Error(ADF_FAILED, "the zone \"" + zone_ +
+                                             "\" (key \"zone\") does not exist in this Zerigo "
+                                             "account: GET " + url(path) + " answered 404");
+        require_success(response, "GET", path);
+        tinyxml2::XMLDocument doc;
+        const tinyxml2::XMLElement *root = parse(doc, response, "GET", path, "zone");
+        const auto id = child_integer(root, "id");
+        if (!id)
+            throw adf::Error(ADF_FAILED, "GET " + url(path) + ": the zone has no <id>");
+        Zone zone;
+        zone.id = *id;
+        if (const auto ttl = child_integer(root, "default-ttl"))
+            zone.default_ttl = static_cast<uint32_t>(*ttl);
+        zone_info_ = zone;
+        host_.debug("zone " + zone_ + " has Zerigo id " + std::to_string(zone.id));
+        return *zone_info_;
+    }
+
+    void delete_host(long id, const std::string &what) {
+        const std::string path = "hosts/" + std::to_string(id) + ".xml";
+        const adf_http::Response response = call("DELETE", path, "");
+        if (response.status == 404) {
+            host_.info(what + " (host " + std::to_string(id) +
+                       ") was already gone when deleting it");
+            return;
+        }
+        require_success(response, "DELETE", path);
+        host_.info("removed " + what + " (host " + std::to_string(id) + ")");
+    }
+
+    // Refuses to write when the set changed since the host read it.
+    void require_unchanged(const std::string &fqdn, int family,
+                           const std::vector<adf::Record> &expected,
+                           const std::vector<Entry> &current) const {
+        std::set<std::string> want, have;
+        for (const auto &record : expected) want.insert(record.address);
+        for (const auto &entry : current) have.insert(entry.address);
+        if (want != have)
+            throw adf::Error(ADF_CONFLICT, std::string("the ") + adf::record_type(family) +
+                                               " records of " + fqdn +
+                                               " changed since they were read: expected " +
+                                               join(want) + ", found " + join(have) +
+                                               "; nothing was changed");
+    }
+
+    static const Entry *find(const std::vector<Entry> &entries, const std::string &address) {
+        for (const auto &entry : entries)
+            if (entry.address == address) return &entry;
+        return nullptr;
+    }
+
+    std::string host_xml(const std::string &hostname, int family, const std::string &address,
+                         uint32_t ttl, const std::string &notes) const {
+        tinyxml2::XMLDocument doc;
+        tinyxml2::XMLElement *host = doc.NewElement("host");
+        doc.InsertEndChild(host);
+        host->InsertNewChildElement("hostname")->SetText(hostname.c_str());
+        host->InsertNewChildElement("host-type")->SetText(adf::record_type(family));
+        host->InsertNewChildElement("data")->SetText(address.c_str());
+        tinyxml2::XMLElement *ttl_element = host->InsertNewChildElement("ttl");
+        ttl_element->SetAttribute("type", "integer");
+        ttl_element->SetText(ttl);
+        if (!notes.empty()) host->InsertNewChildElement("notes")->SetText(notes.c_str());
+        tinyxml2::XMLPrinter printer(nullptr, true);
+        doc.Print(&printer);
+        return printer.CStr();
+    }
+
+    // Zerigo's <errors><error>...</error></errors>, each message quoted.
+    static std::string errors_of(const adf_http::Response &response) {
+        tinyxml2::XMLDocument doc;
+        std::string out;
+        if (doc.Parse(response.body.data(), response.body.size()) == tinyxml2::XML_SUCCESS) {
+            if (const auto *root = doc.FirstChildElement("errors")) {
+                for (auto *e = root->FirstChildElement("error"); e != nullptr;
+                     e = e->NextSiblingElement("error"))
+                    out += (out.empty() ? "" : "; ") +
+                           adf_http::quote_excerpt(e->GetText() ? e->GetText() : "", 200);
+            }
+        }
+        if (out.empty())
+            out = "HTTP 422 with body " + adf_http::quote_excerpt(response.body, 200);
+        return out;
+    }
+
+    const tinyxml2::XMLElement *parse(tinyxml2::XMLDocument &doc,
+                                      const adf_http::Response &response, const char *method,
+                                      const std::string &path, const char *root_name) const {
+        const tinyxml2::XMLElement *root = nullptr;
+        if (doc.Parse(response.body.data(), response.body.size()) == tinyxml2::XML_SUCCESS)
+            root = doc.FirstChildElement(root_name);
+        if (root == nullptr)
+            throw adf::Error(ADF_FAILED, std::string(method) + " " + url(path) +
+                                             ": expected XML with a <" + root_name +
+                                             "> element, got " +
+                                             adf_http::quote_excerpt(response.body, 120));
+        return root;
+    }
+
+    void require_success(const adf_http::Response &response, const char *method,
+                         const std::string &path) const {
+        const long status = response.status;
+        if (status >= 200 && status < 300) return;
+        const std::string what = std::string(method) + " " + url(path);
+        if (status == 401)
+            throw adf::Error(ADF_FAILED,
+                             what + ": authentication failed (check user and api_key)");
+        const std::string detail = what + " answered HTTP " + std::to_string(status) + ": " +
+                                   adf_http::quote_excerpt(response.body, 200);
+        if (status >= 500 || status == 429) throw adf::Error(ADF_TRANSIENT, detail);
+        throw adf::Error(ADF_FAILED, detail);
+    }
+
+    adf_http::Response call(const char *method, const std::string &path, const std::string &body) {
+        CURL *curl = session_.start();
+        const std::string target = url(path);
+        adf_http::HeaderList headers;
+        headers.add("Accept: application/xml");
+        headers.add("Expect:");
+        if (!body.empty()) headers.add("Content-Type: application/xml");
+        const auto timeout_ms = static_cast<long>(request_timeout_ * 1000.0);
+        curl_easy_setopt(curl, CURLOPT_URL, target.c_str());
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+        curl_easy_setopt(curl, CURLOPT_USERAGENT, "autodnsfailover-zerigo/1.0");
+        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(curl, CURLOPT_USERNAME, user_.c_str());
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, api_key_.c_str());
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+        if (std::string(method) == "POST") {
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+        } else if (std::string(method) != "GET") {
+            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+        }
+        return session_.perform(std::string(method) + " " + target, kMaxBody);
+    }
+
+    std::string url(const std::string &path) const { return endpoint_ + path; }
+
+    std::string escape(const std::string &text) {
+        char *escaped = curl_easy_escape(nullptr, text.c_str(), static_cast<int>(text.size()));
+        if (escaped == nullptr) throw adf::Error(ADF_FAILED, "out of memory escaping a URL");
+        std::string out = escaped;
+        curl_free(escaped);
+        return out;
+    }
+
+    adf::Host &host_;
+    adf_http::Session session_;
+    std::string user_;
+    std::string api_key_;  // a secret: never logged, never part of a message
+    std::string zone_;
+    std::string endpoint_;
+    uint32_t ttl_ = 60;
+    double request_timeout_ = 10.0;
+    std::optional<Zone> zone_info_;
+};
+
+}  // namespace
+
+ADF_DNS_PLUGIN(Zerigo, "zerigo", "1.0.0",
+               "A/AAAA records through the Zerigo DNS API 1.1 (notes kept; read-compare-write)");

@@ -1,0 +1,308 @@
+"""The zerigo dns plugin against tests/fakes/zerigo_fake.py (Zerigo DNS API
+1.1), driven through `autodnsfailover probe dns ...`."""
+import base64
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import base_config, free_port, probe
+
+FAKE = Path(__file__).resolve().parents[1] / "fakes" / "zerigo_fake.py"
+USER = "ops@example.test"
+KEY = "k3y-that-must-never-be-logged"
+ZONE = "example.test"
+FQDN = "www.example.test"
+
+
+class Fake:
+    """Control client of a running zerigo_fake.py."""
+
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+        self.endpoint = f"{self.base}/api/1.1/"
+
+    def control(self, command, payload=None):
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(f"{self.base}/_control/{command}", data=data,
+                                         method="GET" if data is None else "POST")
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return json.loads(answer.read() or b"{}")
+
+    def seed(self, *hosts, generate=0):
+        return self.control("seed", {"zone": ZONE, "hosts": list(hosts), "generate": generate})
+
+    def hosts(self, hostname="www"):
+        zone = next(z for z in self.control("state") if z["domain"] == ZONE)
+        return [h for h in zone["hosts"] if h["hostname"] == hostname]
+
+    def log(self):
+        return self.control("log")
+
+    def api(self, method, path, body=None, user=USER, key=KEY, content_type="application/xml"):
+        """A raw API request; returns (status, body text)."""
+        token = base64.b64encode(f"{user}:{key}".encode()).decode()
+        headers = {"Authorization": f"Basic {token}", "Accept": "application/xml"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        request = urllib.request.Request(self.endpoint + path, method=method, headers=headers,
+                                         data=None if body is None else body.encode())
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+def a_host(data, hostname="www", host_type="A", ttl=60, notes=None):
+    return {"hostname": hostname, "host-type": host_type, "data": data, "ttl": ttl,
+            "notes": notes}
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
+                 "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(FAKE), "--port", str(port), "--user", USER, "--key", KEY,
+         "--zone", ZONE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = process.stdout.readline()
+        assert "listening" in ready, process.stderr.read()
+        yield Fake(port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def config(fake, **dns):
+    section = {"plugin": "zerigo", "user": USER, "api_key": KEY, "zone": ZONE,
+               "endpoint": fake.endpoint, "request_timeout": 2}
+    section.update(dns)
+    return base_config(fqdn=FQDN, dns={k: v for k, v in section.items() if v is not None})
+
+
+def records(result):
+    return [line.split(" ", 2) for line in result.stdout.splitlines()]
+
+
+def test_add_creates_host_with_ttl_and_note(fake, tmp_path):
+    result = probe(tmp_path, config(fake), "dns", "add", FQDN, "192.0.2.10", "--note", "web-1")
+    assert result.returncode == 0, result.stderr
+    [host] = fake.hosts()
+    assert (host["host-type"], host["data"], host["ttl"], host["notes"]) == (
+        "A", "192.0.2.10", 60, "web-1")
+    [post] = [e for e in fake.log() if e["method"] == "POST"]
+    assert post["path"] == "/api/1.1/zones/1001/hosts.xml"
+    assert post["content_type"] == "application/xml" and post["accept"] == "application/xml"
+    assert "<host-type>A</host-type>" in post["body"]
+    assert '<ttl type="integer">60</ttl>' in post["body"]
+
+
+def test_first_record_gets_the_configured_ttl(fake, tmp_path):
+    result = probe(tmp_path, config(fake, ttl=120), "dns", "add", FQDN, "192.0.2.10")
+    assert result.returncode == 0, result.stderr
+    assert [h["ttl"] for h in fake.hosts()] == [120]
+    assert [h["notes"] for h in fake.hosts()] == [None]
+
+
+def test_add_aaaa_record(fake, tmp_path):
+    result = probe(tmp_path, config(fake), "dns", "add", FQDN, "2001:db8::7", "--note", "web-7")
+    assert result.returncode == 0, result.stderr
+    assert [(h["host-type"], h["data"]) for h in fake.hosts()] == [("AAAA", "2001:db8::7")]
+
+
+def test_read_lists_only_this_name_and_type_with_ttl_and_note(fake, tmp_path):
+    fake.seed(a_host("192.0.2.2", notes="web-2"), a_host("192.0.2.1", notes="web-1"),
+              a_host("2001:db8::1", host_type="AAAA"), a_host("192.0.2.9", hostname="mail"),
+              a_host("192.0.2.8", hostname="www.www"))
+    result = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    assert result.returncode == 0, result.stderr
+    assert records(result) == [["192.0.2.1", "60", "web-1"], ["192.0.2.2", "60", "web-2"]]
+    six = probe(tmp_path, config(fake), "dns", "read", FQDN, "--family", "6")
+    assert six.returncode == 0, six.stderr
+    assert records(six) == [["2001:db8::1", "60", ""]]
+    assert all(e["path"] == "/api/1.1/hosts.xml" for e in fake.log())
+    assert {e["query"] for e in fake.log()} == {"fqdn=www.example.test"}
+
+
+def test_host_without_ttl_reads_with_the_zone_default_ttl(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1", ttl=None))
+    result = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    assert result.returncode == 0, result.stderr
+    assert records(result) == [["192.0.2.1", "900", ""]]
+
+
+def test_name_without_records_reads_as_empty_set(fake, tmp_path):
+    result = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert [e["status"] for e in fake.log()] == [404]
+
+
+def test_remove_deletes_only_that_host(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1"), a_host("192.0.2.2"), a_host("192.0.2.1", hostname="mail"))
+    result = probe(tmp_path, config(fake), "dns", "remove", FQDN, "192.0.2.1")
+    assert result.returncode == 0, result.stderr
+    assert [h["data"] for h in fake.hosts()] == ["192.0.2.2"]
+    assert [h["data"] for h in fake.hosts("mail")] == ["192.0.2.1"]
+    assert [e["method"] for e in fake.log()] == ["GET", "GET", "DELETE"]
+
+
+def test_delete_answered_404_counts_as_already_gone(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1"), a_host("192.0.2.2"))
+    fake.control("trigger", {"before": "delete", "remove": {"data": "192.0.2.1"}})
+    result = probe(tmp_path, config(fake), "dns", "remove", FQDN, "192.0.2.1")
+    assert result.returncode == 0, result.stderr
+    assert [e["status"] for e in fake.log() if e["method"] == "DELETE"] == [404]
+    assert "already gone" in result.stderr
+    assert [h["data"] for h in fake.hosts()] == ["192.0.2.2"]
+
+
+def test_create_refused_with_422_quotes_zerigo_errors(fake, tmp_path):
+    fake.control("fail-next", {"method": "POST", "status": 422,
+                               "errors": ["Data has already been taken", "Notes is too long"]})
+    result = probe(tmp_path, config(fake), "dns", "add", FQDN, "192.0.2.10", "--note", "web-1")
+    assert result.returncode == 1
+    assert '"Data has already been taken"' in result.stderr
+    assert '"Notes is too long"' in result.stderr
+    assert fake.hosts() == []
+
+
+def test_bad_credentials_fail_without_revealing_the_key(fake, tmp_path):
+    wrong_key = "wrong-key-also-secret"
+    result = probe(tmp_path, config(fake, api_key=wrong_key), "dns", "read", FQDN)
+    assert result.returncode == 1
+    assert "authentication failed (check user and api_key)" in result.stderr
+    assert wrong_key not in result.stderr + result.stdout
+    assert [e["status"] for e in fake.log()] == [401]
+
+
+def test_api_key_from_environment(fake, tmp_path):
+    result = probe(tmp_path, config(fake, api_key={"env": "ZERIGO_TEST_KEY"}), "dns", "add",
+                   FQDN, "192.0.2.10", env={"ZERIGO_TEST_KEY": KEY})
+    assert result.returncode == 0, result.stderr
+    assert KEY not in result.stderr + result.stdout
+    assert all(e["authorized"] for e in fake.log())
+
+
+def test_server_that_stops_answering_is_transient_within_request_timeout(fake, tmp_path):
+    fake.control("fault", {"mode": "hang"})
+    started = time.monotonic()
+    result = probe(tmp_path, config(fake, request_timeout=1), "dns", "read", FQDN)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    assert "Timeout was reached" in result.stderr or "timed out" in result.stderr
+    assert elapsed < 2.0
+
+
+def test_server_error_is_transient_and_names_the_status(fake, tmp_path):
+    fake.control("fault", {"mode": "error", "status": 500})
+    result = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    assert result.returncode == 3
+    assert "HTTP 500" in result.stderr and "hosts.xml?fqdn=www.example.test" in result.stderr
+
+
+def test_remove_refused_when_set_changed_after_it_was_read(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1"), a_host("192.0.2.2"))
+    # Someone else adds a record right after the probe's read: the plugin's
+    # re-read before writing must notice it and change nothing.
+    fake.control("trigger", {"after": "read", "add": {**a_host("192.0.2.3"), "zone": ZONE}})
+    result = probe(tmp_path, config(fake), "dns", "remove", FQDN, "192.0.2.1")
+    assert result.returncode == 4, result.stderr
+    assert "changed since they were read" in result.stderr
+    assert sorted(h["data"] for h in fake.hosts()) == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    assert "DELETE" not in [e["method"] for e in fake.log()]
+
+
+def test_add_refused_when_set_changed_after_it_was_read(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1"), a_host("192.0.2.2"))
+    fake.control("trigger", {"after": "read", "remove": {"data": "192.0.2.2"}})
+    result = probe(tmp_path, config(fake), "dns", "add", FQDN, "192.0.2.5")
+    assert result.returncode == 4, result.stderr
+    assert [h["data"] for h in fake.hosts()] == ["192.0.2.1"]
+    assert "POST" not in [e["method"] for e in fake.log()]
+
+
+def test_zone_of_over_300_hosts_still_reads_and_adds(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1", notes="web-1"), generate=320)
+    status, zone_xml = fake.api("GET", f"zones/{ZONE}.xml")
+    assert status == 200 and "<hosts type=" not in zone_xml  # as Zerigo: too many to list
+    result = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    assert result.returncode == 0, result.stderr
+    assert records(result) == [["192.0.2.1", "60", "web-1"]]
+    added = probe(tmp_path, config(fake), "dns", "add", FQDN, "192.0.2.2")
+    assert added.returncode == 0, added.stderr
+    assert sorted(h["data"] for h in fake.hosts()) == ["192.0.2.1", "192.0.2.2"]
+
+
+def test_zone_apex_is_refused(fake, tmp_path):
+    for args in (["read", ZONE], ["add", ZONE, "192.0.2.1"]):
+        result = probe(tmp_path, config(fake), "dns", *args)
+        assert result.returncode == 2
+        assert 'apex "example.test" cannot be managed' in result.stderr
+    assert fake.log() == []
+
+
+def test_name_outside_the_zone_is_refused(fake, tmp_path):
+    result = probe(tmp_path, config(fake), "dns", "read", "www.other.test")
+    assert result.returncode == 2
+    assert 'not inside the zone "example.test"' in result.stderr
+    assert fake.log() == []
+
+
+def test_unknown_zone_fails_naming_it(fake, tmp_path):
+    result = probe(tmp_path, config(fake, zone="missing.test"), "dns", "add",
+                   "www.missing.test", "192.0.2.1")
+    assert result.returncode == 1
+    assert 'zone "missing.test" (key "zone") does not exist' in result.stderr
+
+
+@pytest.mark.parametrize("dns, path", [
+    ({"user": None}, "dns.user"),
+    ({"api_key": ""}, "dns.api_key"),
+    ({"zone": None}, "dns.zone"),
+    ({"endpoint": "ftp://ns.example.test/"}, "dns.endpoint"),
+    ({"ttl": 0}, "dns.ttl"),
+    ({"request_timeout": "soon"}, "dns.request_timeout"),
+    ({"api_token": "x"}, "dns.api_token"),
+])
+def test_config_errors_exit_2_naming_the_key(fake, tmp_path, dns, path):
+    result = probe(tmp_path, config(fake, **dns), "dns", "read", FQDN)
+    assert result.returncode == 2
+    assert path in result.stderr
+    assert fake.log() == []
+
+
+def test_fake_refuses_what_zerigo_refused(fake):
+    """The fake is only worth its tests if it is as strict as the service."""
+    good = ('<host><hostname>www</hostname><host-type>A</host-type><data>192.0.2.1</data>'
+            '<ttl type="integer">60</ttl></host>')
+    assert fake.api("POST", "zones/1001/hosts.xml", good)[0] == 201
+    assert '<hosts type="array">' in fake.api("GET", f"zones/{ZONE}.xml")[1]  # a small zone
+    duplicate = fake.api("POST", "zones/1001/hosts.xml", good)
+    assert duplicate[0] == 422 and "<error>" in duplicate[1]
+    underscored = good.replace("host-type", "host_type")
+    assert fake.api("POST", "zones/1001/hosts.xml", underscored)[0] == 422
+    untyped_ttl = good.replace(' type="integer"', "").replace("192.0.2.1", "192.0.2.2")
+    assert fake.api("POST", "zones/1001/hosts.xml", untyped_ttl)[0] == 422
+    wrong_family = good.replace("192.0.2.1", "2001:db8::1")
+    assert "not a valid IPv4" in fake.api("POST", "zones/1001/hosts.xml", wrong_family)[1]
+    assert fake.api("POST", "zones/1001/hosts.xml", good, content_type="text/plain")[0] == 415
+    assert fake.api("GET", "hosts.xml?fqdn=www.example.test", key="nope")[0] == 401
+    assert fake.api("DELETE", "hosts/999.xml")[0] == 404
