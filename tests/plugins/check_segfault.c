@@ -1,0 +1,16 @@
+/* A check that crashes: it writes through a NULL pointer (SIGSEGV). */
+#include "minimal_check.h"
+
+static int check_segfault(void *instance, const char *address, int family, double timeout) {
+    (void)instance;
+    (void)address;
+    (void)family;
+    (void)timeout;
+    /* Read from volatile storage so the compiler cannot see the NULL and
+     * turn the store into a trap instruction (SIGILL) instead. */
+    int *volatile nowhere = NULL;
+    *nowhere = 1;
+    return ADF_OK;
+}
+
+MINIMAL_CHECK_PLUGIN("check-segfault", "crashes with SIGSEGV in every check", check_segfault);

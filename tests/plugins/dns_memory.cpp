@@ -1,0 +1,189 @@
+// dns-memory: a DNS backend whose zone is a JSON file, so that tests can set
+// up records, make reads or writes fail, and see exactly what was written:
+//   {"records": {"www.example.test/A": [{"address": "127.0.0.11", "ttl": 60,
+//                                        "note": ""}]},
+//    "fail_read": false, "fail_write": false, "transient": false,
+//    "log": [{"op": "add", "fqdn": "...", "address": "..."}]}
+// Every access holds flock() on "<state>.lock". add/remove are compare-and-
+// swaps: ADF_CONFLICT when the file's set differs from the expected one.
+// fail_read / fail_write make reads / writes fail (ADF_TRANSIENT when
+// "transient" is true, else ADF_FAILED), never yielding an empty set.
+#include <autodnsfailover/plugin.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+using json = nlohmann::json;
+
+// Holds an exclusive flock() for its lifetime.
+class FileLock {
+   public:
+    explicit FileLock(const std::string &path)
+        : fd_(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+        if (fd_ < 0)
+            throw adf::Error(ADF_FAILED, "cannot open lock " + path + ": " + std::strerror(errno));
+        while (flock(fd_, LOCK_EX) != 0) {
+            if (errno == EINTR) continue;
+            const std::string why = std::strerror(errno);
+            close(fd_);
+            throw adf::Error(ADF_FAILED, "cannot lock " + path + ": " + why);
+        }
+    }
+    ~FileLock() { close(fd_); }
+    FileLock(const FileLock &) = delete;
+    FileLock &operator=(const FileLock &) = delete;
+
+   private:
+    int fd_;
+};
+
+class DnsMemory {
+   public:
+    static constexpr uint32_t capabilities = ADF_DNS_ATOMIC_CAS | ADF_DNS_NOTES;
+
+    explicit DnsMemory(adf::Host &host) : state_path_(host.string("/state").value_or("")) {
+        if (state_path_.empty() && !host.config_failed())
+            host.config_error("/state", "required: the JSON file holding the records");
+    }
+
+    void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
+        FileLock lock(state_path_ + ".lock");
+        const json state = load();
+        fail_if_set(state, "fail_read");
+        for (const auto &record : records_of(state, fqdn, family))
+            sink.emit(record.at("address").get<std::string>(), record.value("ttl", 60u),
+                      record.value("note", std::string()));
+    }
+
+    void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+             const adf::Record &record) {
+        FileLock lock(state_path_ + ".lock");
+        json state = load();
+        fail_if_set(state, "fail_write");
+        json &set = record_set(state, fqdn, family);
+        require_expected(set, family, expected);
+        if (position(set, family, record.address) != set.end()) return;
+        // Keep the set's TTL, as plugin.h asks.
+        const uint32_t ttl = set.empty() ? record.ttl : set.front().value("ttl", record.ttl);
+        set.push_back({{"address", record.address}, {"ttl", ttl}, {"note", record.note}});
+        save(state, "add", fqdn, record.address);
+    }
+
+    void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                const std::string &address) {
+        FileLock lock(state_path_ + ".lock");
+        json state = load();
+        fail_if_set(state, "fail_write");
+        json &set = record_set(state, fqdn, family);
+        require_expected(set, family, expected);
+        auto found = position(set, family, address);
+        if (found == set.end()) return;
+        set.erase(found);
+        save(state, "remove", fqdn, address);
+    }
+
+   private:
+    static std::string key(const std::string &fqdn, int family) {
+        return fqdn + "/" + adf::record_type(family);
+    }
+
+    static json records_of(const json &state, const std::string &fqdn, int family) {
+        const json records = state.value("records", json::object());
+        return records.value(key(fqdn, family), json::array());
+    }
+
+    static json &record_set(json &state, const std::string &fqdn, int family) {
+        json &set = state["records"][key(fqdn, family)];
+        if (set.is_null()) set = json::array();
+        return set;
+    }
+
+    static std::string canonical(const std::string &text, int family) {
+        return adf::canonical_address(text, family).value_or(text);
+    }
+
+    static json::iterator position(json &set, int family, const std::string &address) {
+        return std::find_if(set.begin(), set.end(), [&](const json &r) {
+            return canonical(r.at("address").get<std::string>(), family) == address;
+        });
+    }
+
+    static std::vector<std::string> sorted(std::vector<std::string> addresses) {
+        std::sort(addresses.begin(), addresses.end());
+        return addresses;
+    }
+
+    static std::string listed(const std::vector<std::string> &addresses) {
+        std::string out;
+        for (const auto &a : addresses) out += (out.empty() ? "" : ", ") + a;
+        return "[" + out + "]";
+    }
+
+    void require_expected(const json &set, int family,
+                          const std::vector<adf::Record> &expected) const {
+        std::vector<std::string> have, want;
+        for (const auto &r : set) have.push_back(canonical(r.at("address").get<std::string>(), family));
+        for (const auto &r : expected) want.push_back(r.address);
+        if (sorted(have) != sorted(want))
+            throw adf::Error(ADF_CONFLICT, "the record set in " + state_path_ + " is " +
+                                               listed(sorted(have)) + ", not the expected " +
+                                               listed(sorted(want)));
+    }
+
+    void fail_if_set(const json &state, const char *flag) const {
+        if (!state.value(flag, false)) return;
+        const int status = state.value("transient", false) ? ADF_TRANSIENT : ADF_FAILED;
+        throw adf::Error(status, std::string(flag) + " is set in " + state_path_);
+    }
+
+    json load() const {
+        std::ifstream in(state_path_);
+        if (!in)
+            throw adf::Error(ADF_FAILED,
+                             "cannot read state file " + state_path_ + ": " + std::strerror(errno));
+        std::stringstream text;
+        text << in.rdbuf();
+        try {
+            json state = json::parse(text.str());
+            if (!state.is_object()) throw adf::Error(ADF_FAILED, state_path_ + " is not a JSON object");
+            return state;
+        } catch (const json::exception &e) {
+            throw adf::Error(ADF_FAILED, state_path_ + " is not valid JSON: " + e.what());
+        }
+    }
+
+    // Appends the write to the state's log and replaces the file atomically.
+    void save(json &state, const char *op, const std::string &fqdn,
+              const std::string &address) const {
+        if (!state.contains("log") || !state["log"].is_array()) state["log"] = json::array();
+        state["log"].push_back({{"op", op}, {"fqdn", fqdn}, {"address", address}});
+        const std::string temporary = state_path_ + ".tmp";
+        {
+            std::ofstream out(temporary, std::ios::trunc);
+            out << state.dump(2) << "\n";
+            if (!out.flush())
+                throw adf::Error(ADF_FAILED, "cannot write " + temporary + ": " + std::strerror(errno));
+        }
+        if (std::rename(temporary.c_str(), state_path_.c_str()) != 0)
+            throw adf::Error(ADF_FAILED, "cannot replace " + state_path_ + ": " + std::strerror(errno));
+    }
+
+    std::string state_path_;
+};
+
+}  // namespace
+
+ADF_DNS_PLUGIN(DnsMemory, "dns-memory", "1.0.0",
+               "test double: records in a JSON file, with injectable failures");
