@@ -35,8 +35,9 @@ Test control (no auth), JSON in and out, under /_control/:
                    "data": .., "ttl": .., "notes": ..}} or
                    {"remove": {"data": "192.0.2.1"}}: a one-shot change made
                    by "someone else" around the next such API request
-  GET  log         every API request: method, path, query, accept,
-                   content_type, user, authorized, body, status
+  GET  log         every API request: method, path, query, client (address:port,
+                   to see connection reuse), accept, content_type, user,
+                   authorized, body, status
   GET  state       every zone with its hosts
   POST reset-log
 
@@ -323,6 +324,7 @@ class Handler(BaseHTTPRequestHandler):
             self.control(method, url.path[len(CONTROL_PREFIX):], body)
             return
         entry = {"method": method, "path": url.path, "query": url.query,
+                 "client": "%s:%d" % self.client_address[:2],
                  "accept": self.headers.get("Accept"),
                  "content_type": self.headers.get("Content-Type"), "user": None,
                  "authorized": False, "body": body, "status": None}

@@ -162,6 +162,7 @@ def test_remove_deletes_only_that_host(fake, tmp_path):
     assert [h["data"] for h in fake.hosts()] == ["192.0.2.2"]
     assert [h["data"] for h in fake.hosts("mail")] == ["192.0.2.1"]
     assert [e["method"] for e in fake.log()] == ["GET", "GET", "DELETE"]
+    assert len({e["client"] for e in fake.log()}) == 1  # one kept-alive connection
 
 
 def test_delete_answered_404_counts_as_already_gone(fake, tmp_path):
