@@ -43,10 +43,10 @@ std::map<std::string, Opened> g_opened;
 struct Inspection {
     std::string path;  // real path when it could be resolved, else as given
     const adf_plugin_descriptor *descriptor = nullptr;  // set when its header was readable
-    std::string refusal;                                 // empty: usable
-};
+    std::string refusal;                                 // the reason; empty: usable
 
-std::string prefix(const std::string &path) { return "plugin " + path + ": "; }
+    std::string message() const { return "plugin " + path + ": " + refusal; }
+};
 
 std::string user_name(uid_t uid) {
     const struct passwd *pw = getpwuid(uid);
@@ -218,7 +218,7 @@ Inspection inspect(const std::string &path) {
     result.path = path;
     char resolved[PATH_MAX];
     if (realpath(path.c_str(), resolved) == nullptr) {
-        result.refusal = prefix(path) + fmt::format("cannot open it: {}", std::strerror(errno));
+        result.refusal = fmt::format("cannot open it: {}", std::strerror(errno));
         return result;
     }
     result.path = resolved;
@@ -228,7 +228,7 @@ Inspection inspect(const std::string &path) {
         // Checked before the first dlopen(), which already runs the file's code.
         struct stat st {};
         if (stat(result.path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-            result.refusal = prefix(result.path) + "not a regular file";
+            result.refusal = "not a regular file";
             return result;
         }
         std::string problem = unsafe_owner_or_mode(result.path, "the file");
@@ -237,7 +237,7 @@ Inspection inspect(const std::string &path) {
             problem = unsafe_owner_or_mode(dir, "its directory " + dir);
         }
         if (!problem.empty()) {
-            result.refusal = prefix(result.path) + "refused: " + problem;
+            result.refusal = "refused: " + problem;
             return result;
         }
     }
@@ -248,7 +248,7 @@ Inspection inspect(const std::string &path) {
         result.descriptor = opened->descriptor;
         problem = check_descriptor(*opened->descriptor);
     }
-    if (!problem.empty()) result.refusal = prefix(result.path) + problem;
+    result.refusal = problem;
     return result;
 }
 
@@ -311,15 +311,15 @@ Loaded Loader::load(const std::string &name_or_path, int kind) {
     }
 
     const Inspection found = inspect(path);
-    if (!found.refusal.empty()) throw PluginError(found.refusal);
+    if (!found.refusal.empty()) throw PluginError(found.message());
     const adf_plugin_descriptor &d = *found.descriptor;
     if (kind != 0 && static_cast<int>(d.kind) != kind)
-        throw PluginError(prefix(found.path) +
+        throw PluginError("plugin " + found.path + ": " +
                           fmt::format("is a {} plugin, but the {} slot needs a {} plugin",
                                       kind_name(static_cast<int>(d.kind)), kind_name(kind),
                                       kind_name(kind)));
     if (by_name && name_or_path != d.name)
-        throw PluginError(prefix(found.path) +
+        throw PluginError("plugin " + found.path + ": " +
                           fmt::format("declares the name \"{}\", not \"{}\": the file name and "
                                       "the plugin's name must agree",
                                       d.name, name_or_path));

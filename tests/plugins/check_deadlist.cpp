@@ -19,7 +19,7 @@ class DeadList {
         : host_(host),
           dead_file_(host.string("/dead_file").value_or("")),
           delay_(host.number("/delay", 0.0, 0.0, 3600.0)) {
-        if (dead_file_.empty() && !host.config_failed())
+        if (!host.has("/dead_file"))
             host.config_error("/dead_file", "required: the file listing dead addresses, one a line");
     }
 

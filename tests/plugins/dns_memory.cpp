@@ -54,7 +54,7 @@ class DnsMemory {
     static constexpr uint32_t capabilities = ADF_DNS_ATOMIC_CAS | ADF_DNS_NOTES;
 
     explicit DnsMemory(adf::Host &host) : state_path_(host.string("/state").value_or("")) {
-        if (state_path_.empty() && !host.config_failed())
+        if (!host.has("/state"))
             host.config_error("/state", "required: the JSON file holding the records");
     }
 

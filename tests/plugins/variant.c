@@ -44,7 +44,7 @@ ADF_PLUGIN_DESCRIPTOR = {VARIANT_DESCRIPTOR_SIZE,
                          0,
                          VARIANT_NAME,
                          "1.0.0",
-                         "a malformed test plugin the loader must refuse",
+                         "test plugin with one odd descriptor field (its file name says which)",
                          minimal_create,
                          minimal_destroy,
                          VARIANT_OPS};
