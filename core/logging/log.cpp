@@ -163,7 +163,6 @@ void close_syslog() {
 
 void configure(const Options &options) {
     std::lock_guard<std::mutex> lock(g_mutex);
-    (void)g_fork_handlers_installed;
     close_syslog();
     g_options = options;
     g_min_level.store(static_cast<int>(options.level), std::memory_order_relaxed);
