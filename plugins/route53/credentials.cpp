@@ -1,0 +1,106 @@
+#include "credentials.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+
+namespace route53 {
+namespace {
+
+constexpr const char *kRolesPath = "/latest/meta-data/iam/security-credentials/";
+
+// EC2 makes new role credentials available at least five minutes before the
+// old ones expire; fetching them then leaves room for slow rounds.
+constexpr std::chrono::minutes kRefreshMargin{5};
+// When Expiration cannot be read, ask again after this long.
+constexpr std::chrono::minutes kRefreshFallback{5};
+
+// "2026-11-26T18:08:30Z" -> a point in time (UTC).
+std::optional<std::chrono::system_clock::time_point> parse_expiration(const std::string &text) {
+    std::tm parts{};
+    std::istringstream in(text);
+    in >> std::get_time(&parts, "%Y-%m-%dT%H:%M:%S");
+    if (in.fail()) return std::nullopt;
+    const time_t seconds = timegm(&parts);
+    if (seconds == static_cast<time_t>(-1)) return std::nullopt;
+    return std::chrono::system_clock::from_time_t(seconds);
+}
+
+std::string json_string(const nlohmann::json &document, const char *key) {
+    const auto it = document.find(key);
+    return it != document.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+CredentialSource::CredentialSource(Credentials fixed, std::string origin)
+    : credentials_(std::move(fixed)), origin_(std::move(origin)) {}
+
+CredentialSource::CredentialSource(adf_aws::ImdsSettings metadata)
+    : origin_("the EC2 instance role"),
+      metadata_(std::make_unique<adf_aws::ImdsClient>(std::move(metadata))) {}
+
+const Credentials &CredentialSource::current() {
+    if (metadata_ && (!credentials_ || std::chrono::system_clock::now() >= refresh_at_))
+        fetch_instance_role();
+    return *credentials_;
+}
+
+bool CredentialSource::forget_expired() {
+    if (!metadata_) return false;
+    credentials_.reset();
+    return true;
+}
+
+std::vector<std::string> CredentialSource::secrets() const {
+    if (!credentials_) return {};
+    return {credentials_->secret_access_key, credentials_->session_token};
+}
+
+void CredentialSource::fetch_instance_role() {
+    const std::string roles_url = metadata_->endpoint() + kRolesPath;
+    const auto no_credentials = [&](const std::string &why) {
+        return adf::Error(ADF_FAILED,
+                          "no AWS credentials: access_key_id/secret_access_key are not set, "
+                          "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not in the environment, "
+                          "and " + why);
+    };
+    const std::optional<std::string> roles = metadata_->get(kRolesPath);
+    if (!roles) throw no_credentials("the instance has no IAM role (404 from " + roles_url + ")");
+    const std::string role = roles->substr(0, roles->find_first_of("\r\n"));
+    if (role.empty()) throw no_credentials("the instance has no IAM role (" + roles_url + " is empty)");
+
+    const std::string role_url = roles_url + role;
+    const std::optional<std::string> body = metadata_->get(kRolesPath + role);
+    if (!body) throw no_credentials("the IAM role \"" + role + "\" has no credentials (404 from " + role_url + ")");
+    const nlohmann::json document = nlohmann::json::parse(*body, nullptr, false);
+    if (!document.is_object())
+        throw adf::Error(ADF_FAILED, "the instance role credentials from " + role_url + " are not JSON");
+    const std::string code = json_string(document, "Code");
+    if (!code.empty() && code != "Success")
+        throw adf::Error(ADF_FAILED, "instance metadata " + role_url + " says Code \"" + code +
+                                         "\" instead of Success for the role's credentials");
+    Credentials fresh{json_string(document, "AccessKeyId"), json_string(document, "SecretAccessKey"),
+                      json_string(document, "Token")};
+    if (fresh.access_key_id.empty() || fresh.secret_access_key.empty())
+        throw adf::Error(ADF_FAILED, "the instance role credentials from " + role_url +
+                                         " lack AccessKeyId or SecretAccessKey");
+    const auto expiration = parse_expiration(json_string(document, "Expiration"));
+    const auto now = std::chrono::system_clock::now();
+    refresh_at_ = expiration ? *expiration - kRefreshMargin : now + kRefreshFallback;
+    credentials_ = std::move(fresh);
+    origin_ = "the EC2 instance role \"" + role + "\"";
+}
+
+std::string redacted(std::string text, const std::vector<std::string> &secrets) {
+    for (const std::string &secret : secrets) {
+        if (secret.empty()) continue;
+        for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
+            text.replace(at, secret.size(), "[redacted]");
+    }
+    return text;
+}
+
+}  // namespace route53
