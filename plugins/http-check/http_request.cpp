@@ -71,17 +71,20 @@ std::string join_statuses(const std::vector<long> &statuses) {
     return out;
 }
 
-// "192.0.2.1" or "[2001:db8::1]"; a zone id's "%" is percent-encoded for URLs.
-std::string url_host(const std::string &address, int family) {
-    if (family != ADF_FAMILY_IPV6 && address.find(':') == std::string::npos) return address;
-    std::string escaped;
-    for (char c : address) escaped += c == '%' ? std::string("%25") : std::string(1, c);
-    return "[" + escaped + "]";
+bool is_ipv6(const std::string &address, int family) {
+    return family == ADF_FAMILY_IPV6 || address.find(':') != std::string::npos;
 }
 
+// "192.0.2.1" or "[2001:db8::1]", as curl's CONNECT_TO and messages want it.
 std::string bracketed(const std::string &address, int family) {
-    if (family != ADF_FAMILY_IPV6 && address.find(':') == std::string::npos) return address;
-    return "[" + address + "]";
+    return is_ipv6(address, family) ? "[" + address + "]" : address;
+}
+
+// The same for a URL, where a zone id's "%" must be percent-encoded.
+std::string url_host(const std::string &address, int family) {
+    std::string escaped;
+    for (char c : address) escaped += c == '%' ? std::string("%25") : std::string(1, c);
+    return bracketed(escaped, family);
 }
 
 class Request {
@@ -235,7 +238,9 @@ class Request {
             case CURLE_TOO_MANY_REDIRECTS:
                 return "more than " + std::to_string(max_redirects) + " redirects from " + url_;
             default:
-                return "request " + config_.method + " " + url_ + " failed: " + curl_message(rc);
+                return "request " + config_.method + " " + url_ +
+                       (config_.virtual_host ? " via " + peer_ : std::string()) +
+                       " failed: " + curl_message(rc);
         }
     }
 
