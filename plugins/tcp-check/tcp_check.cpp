@@ -1,7 +1,7 @@
 // tcp-check: a peer is alive when it accepts a TCP connection on `port`,
 // optionally after sending `send` and reading a banner that starts with
 // `expect` ("SSH-2.0", "220 "). Everything (connect, send, read) shares one
-// deadline, `timeout` seconds after the start, so the check ends with a
+// deadline a little inside the check's timeout, so the check ends with a
 // clear reason before the host would have to kill it.
 #include <autodnsfailover/plugin.hpp>
 
@@ -11,12 +11,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -66,9 +66,10 @@ class Socket {
 
 // Printable, quoted text of what a server sent: the first line, escaped.
 std::string quoted(const std::string &bytes) {
+    const size_t line_end = std::min(bytes.find_first_of("\r\n"), bytes.size());
+    const size_t shown = std::min(line_end, kBannerShown);
     std::string out = "\"";
-    const size_t end = std::min(bytes.find_first_of("\r\n"), kBannerShown);
-    for (size_t i = 0; i < std::min(end, bytes.size()); ++i) {
+    for (size_t i = 0; i < shown; ++i) {
         const unsigned char c = static_cast<unsigned char>(bytes[i]);
         if (c == '"' || c == '\\') {
             out += '\\';
@@ -81,7 +82,7 @@ std::string quoted(const std::string &bytes) {
             out += static_cast<char>(c);
         }
     }
-    if (end < bytes.size() && end == kBannerShown) out += "...";
+    if (shown < line_end) out += "...";
     return out + "\"";
 }
 

@@ -168,6 +168,13 @@ def test_dead_when_the_banner_differs(tmp_path, tcp_server):
     assert result.stdout.strip() == 'dead: banner "xyz" does not start with "SSH-2.0"'
 
 
+def test_a_binary_banner_is_quoted_escaped(tmp_path, tcp_server):
+    server = tcp_server(host="127.0.0.19", handler=greet_with(b'\x16\x03\x01"x'))
+    result = run_check(tmp_path, "127.0.0.19", server.port, expect="220 ")
+    assert result.returncode == 1
+    assert result.stdout.strip() == 'dead: banner "\\x16\\x03\\x01\\"x" does not start with "220 "'
+
+
 def test_dead_when_the_connection_closes_before_the_banner(tmp_path, tcp_server):
     server = tcp_server(host="127.0.0.17", handler=hang_up)
     result = run_check(tmp_path, "127.0.0.17", server.port, expect="220 ")
