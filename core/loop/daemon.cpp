@@ -287,6 +287,12 @@ class Daemon {
         for (const auto &v : dead) {
             const std::string peer = v.address.text();
             const log::Fields fields{fqdn, peer, dns().name(), v.reason()};
+            if (removed >= static_cast<size_t>(cfg().safety.max_removals_per_round)) {
+                log::error(fmt::format("peer {} seems dead, but it will not be removed: {}", peer,
+                                       safety::explain(safety::Removal::RoundLimit,
+                                                       cfg().safety)), fields);
+                continue;
+            }
             // Fresh self-check and fresh read right before each removal.
             const Step self_ok = self_check({self});
             if (self_ok != Step::Ok) return self_ok;
@@ -302,7 +308,6 @@ class Daemon {
             if (verdict != safety::Removal::Allowed) {
                 log::error(fmt::format("peer {} seems dead, but it will not be removed: {}", peer,
                                        safety::explain(verdict, cfg().safety)), fields);
-                if (verdict == safety::Removal::RoundLimit) continue;
                 return Step::Ok;
             }
             if (options_.dry_run) {
