@@ -47,7 +47,7 @@ class Loader {
     // not found (listing the directories searched), not a shared object,
     // missing entry symbol, ABI major mismatch or newer minor, wrong kind,
     // declared name differing from the requested one, file or directory
-    // writable by others than root or its owner.
+    // writable by others than root or its owner. Kind 0 accepts any kind.
     Loaded load(const std::string &name_or_path, int kind);
 
     // Every *.so in the directories, usable or not, in directory order.

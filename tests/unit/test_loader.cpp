@@ -164,6 +164,13 @@ TEST_CASE("files that are not plugins are refused before any of their code is ca
     CHECK(contains(not_elf, "invalid ELF header"));  // dlopen's own words
 }
 
+TEST_CASE("only regular files are plugins") {
+    TempDir dir;
+    fs::create_directory(dir.path / "folder.so");
+    const std::string message = refusal("folder", ADF_KIND_CHECK, Loader({dir.path.string()}));
+    CHECK(contains(message, "folder.so: not a regular file"));
+}
+
 TEST_CASE("malformed descriptors and ops tables are refused") {
     const std::string null_ops = refusal("null-ops", ADF_KIND_CHECK);
     CHECK(contains(null_ops, "null-ops.so"));
