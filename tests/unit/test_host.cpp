@@ -112,8 +112,8 @@ struct Raw {
 struct TempFile {
     std::string path;
     explicit TempFile(const std::string &content) {
-        char pattern[] = "/tmp/adf-host-test-XXXXXX";
-        const int fd = mkstemp(pattern);
+        std::string pattern = "/tmp/adf-host-test-" + std::string(6, 'X');  // mkstemp template
+        const int fd = mkstemp(pattern.data());
         REQUIRE(fd >= 0);
         REQUIRE(write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
         close(fd);

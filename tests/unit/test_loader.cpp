@@ -39,8 +39,8 @@ bool contains(const std::string &text, const std::string &part) {
 struct TempDir {
     fs::path path;
     TempDir() {
-        char pattern[] = "/tmp/adf-loader-test-XXXXXX";
-        path = mkdtemp(pattern);
+        std::string pattern = "/tmp/adf-loader-test-" + std::string(6, 'X');  // mkstemp template
+        path = mkdtemp(pattern.data());
         chmod(path.c_str(), 0755);
     }
     ~TempDir() { fs::remove_all(path); }
