@@ -435,6 +435,25 @@ def test_expiring_role_credentials_are_refreshed(tmp_path, zone, proxy, monkeypa
     assert [r.access_key_id for r in proxy.requests] == ["ASIAOLD", "ASIANEW"]
 
 
+def test_expired_role_credentials_are_replaced_once(tmp_path, zone, proxy, monkeypatch):
+    """Route 53 says ExpiredToken (revoked early): fetch new ones and retry."""
+    name, zone_id = zone
+    without_aws_environment(monkeypatch)
+    roles = "/latest/meta-data/iam/security-credentials/"
+    proxy.intercept = lambda r: ((403, aws_error_xml("ExpiredToken", "The security token "
+                                                     "included in the request is expired"))
+                                 if r.access_key_id == "ASIAREVOKED" else None)
+    with FakeImds({roles: [(200, "adf-role")],
+                   roles + "adf-role": [(200, role_credentials("ASIAREVOKED", SECRET, TOKEN, 3600)),
+                                        (200, role_credentials("ASIANEW", SECRET, TOKEN, 3600))]
+                   }) as imds:
+        config = dns_config(proxy.endpoint, hosted_zone_id=zone_id, access_key_id=None,
+                            secret_access_key=None, metadata_endpoint=imds.endpoint)
+        result = probe(tmp_path, config, "dns", "read", f"www.{name}")
+    assert result.returncode == 0, result.stderr
+    assert [r.access_key_id for r in proxy.requests] == ["ASIAREVOKED", "ASIANEW"]
+
+
 def test_no_credentials_anywhere_fails_clearly(tmp_path, monkeypatch):
     without_aws_environment(monkeypatch)
     with FakeImds({}) as imds:  # 404 for the role list: no instance role
