@@ -26,8 +26,10 @@ int exit_code(int status) {
 
 int report(const plugin::Outcome &outcome, const std::string &what) {
     if (outcome.ok()) return kExitOk;
-    print_error(fmt::format("{}: {}: {}", what, plugin::status_name(outcome.status),
-                            outcome.error));
+    const std::string status = plugin::status_name(outcome.status);
+    print_error(outcome.error.empty() || outcome.error == status
+                    ? fmt::format("{}: {}", what, status)
+                    : fmt::format("{}: {}: {}", what, status, outcome.error));
     return exit_code(outcome.status);
 }
 

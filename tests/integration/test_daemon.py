@@ -181,15 +181,17 @@ def test_dry_run_changes_nothing(tmp_path):
     assert pool.writes() == []
 
 
-def test_conflict_on_removal_changes_nothing(tmp_path):
-    # The CAS of the backend refuses a removal whose expected set is stale:
-    # simulated by a backend that reports conflicts for every write.
-    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"], conflict=True)
+def test_set_changed_between_read_and_removal_is_a_conflict(tmp_path):
+    # Another daemon adds .99 right after our fresh read (the second read of
+    # the round): the conditional removal must fail and change nothing.
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"],
+                inject={"after_read": 2, "address": "127.0.0.99"})
     pool.kill("127.0.0.13")
     result = pool.once()
     assert result.returncode == 0, result.stderr
     assert "could not remove peer 127.0.0.13: conflict" in result.stderr
-    assert pool.addresses() == ["127.0.0.11", "127.0.0.12", "127.0.0.13"]
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.99"]
+    assert [w["op"] for w in pool.writes()] == ["injected"]
 
 
 def log_time(line):

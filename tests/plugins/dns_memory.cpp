@@ -8,6 +8,9 @@
 // swaps: ADF_CONFLICT when the file's set differs from the expected one.
 // fail_read / fail_write make reads / writes fail (ADF_TRANSIENT when
 // "transient" is true, else ADF_FAILED), never yielding an empty set.
+// "inject": {"after_read": N, "address": A} plays another daemon writing
+// at the worst moment: right after this instance's Nth read, A is added to
+// the set that was read (once), so the next conditional write conflicts.
 #include <autodnsfailover/plugin.hpp>
 
 #include <fcntl.h>
@@ -65,6 +68,7 @@ class DnsMemory {
         for (const auto &record : records_of(state, fqdn, family))
             sink.emit(record.at("address").get<std::string>(), record.value("ttl", 60u),
                       record.value("note", std::string()));
+        inject_concurrent_write(state, fqdn, family);
     }
 
     void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
@@ -95,6 +99,20 @@ class DnsMemory {
     }
 
    private:
+    void inject_concurrent_write(json state, const std::string &fqdn, int family) {
+        ++reads_;
+        const auto inject = state.find("inject");
+        if (inject == state.end() || inject->value("after_read", 0) != reads_) return;
+        const std::string address = inject->at("address").get<std::string>();
+        state.erase("inject");
+        json &set = record_set(state, fqdn, family);
+        const uint32_t ttl = set.empty() ? 60u : set.front().value("ttl", 60u);
+        set.push_back({{"address", address}, {"ttl", ttl}, {"note", ""}});
+        save(state, "injected", fqdn, address);
+    }
+
+    int reads_ = 0;
+
     static std::string key(const std::string &fqdn, int family) {
         return fqdn + "/" + adf::record_type(family);
     }
