@@ -87,7 +87,7 @@ class Daemon {
    private:
     const config::Config &cfg() const { return setup_.config; }
     plugin::Timer &timer() { return *setup_.plugins.timer; }
-    plugin::DnsBackend &dns() { return *setup_.plugins.dns; }
+    plugin::DnsBackend &dns() const { return *setup_.plugins.dns; }
 
     std::string describe_plugins() const {
         const auto &p = setup_.plugins;
@@ -226,30 +226,55 @@ class Daemon {
         return remove_dead(fqdn, family, self, dead);
     }
 
+    // Adds this host's record, conditional on `records` (updated on success).
+    // A conflict is ordinary contention when daemons start together: read
+    // again and retry at once instead of a round later.
     bool add_self(const std::string &fqdn, int family, const Address &self,
                   std::vector<ReadRecord> &records) {
-        ReadRecord mine;
-        mine.address = self;
-        mine.ttl = records.empty() ? 0 : records.front().ttl;
-        if (dns().has_notes()) mine.note = config::render_note(cfg().note, fqdn, self.text());
         const log::Fields fields{fqdn, self.text(), dns().name(), ""};
         if (options_.dry_run) {
             log::warning(fmt::format("dry run: would add myself ({}) into DNS", self.text()),
                          fields);
-        } else {
+            insert_sorted(records, own_record(fqdn, self, records));
+            return true;
+        }
+        constexpr int kAttempts = 3;
+        for (int attempt = 1;; ++attempt) {
+            const ReadRecord mine = own_record(fqdn, self, records);
             const auto outcome = dns().add(fqdn, family, records, mine);
-            if (!outcome.ok()) {
-                log::error(fmt::format("cannot add myself ({}) into DNS: {} (retrying next round)",
-                                       self.text(), plugin::status_name(outcome.status)),
-                           {fqdn, self.text(), dns().name(), outcome.error});
+            if (outcome.ok()) {
+                log::warning(fmt::format("added myself ({}) into DNS", self.text()), fields);
+                insert_sorted(records, mine);
+                return true;
+            }
+            const log::Fields why{fqdn, self.text(), dns().name(), outcome.error};
+            if (outcome.status != ADF_CONFLICT || attempt == kAttempts) {
+                const auto write = outcome.status == ADF_CONFLICT ? log::warning : log::error;
+                write(fmt::format("cannot add myself ({}) into DNS: {} (retrying next round)",
+                                  self.text(), plugin::status_name(outcome.status)), why);
                 return false;
             }
-            log::warning(fmt::format("added myself ({}) into DNS", self.text()), fields);
+            log::info("the record set changed while adding myself; reading it again", why);
+            auto fresh = read(fqdn, family);
+            if (!fresh) return false;
+            records = *fresh;
+            if (contains(records, self)) return true;
         }
-        records.push_back(mine);
+    }
+
+    ReadRecord own_record(const std::string &fqdn, const Address &self,
+                          const std::vector<ReadRecord> &records) const {
+        ReadRecord mine;
+        mine.address = self;
+        mine.ttl = records.empty() ? 0 : records.front().ttl;
+        if (dns().has_notes()) mine.note = config::render_note(cfg().note, fqdn, self.text());
+        return mine;
+    }
+
+    static void insert_sorted(std::vector<ReadRecord> &records, const ReadRecord &record) {
+        records.push_back(record);
         std::sort(records.begin(), records.end(),
                   [](const ReadRecord &a, const ReadRecord &b) { return a.address < b.address; });
-        return true;
     }
 
     bool guard_allows_removal(const std::string &fqdn, size_t peers,
