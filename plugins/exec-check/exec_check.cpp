@@ -2,6 +2,7 @@
 // program is run directly (no shell) with "{address}" and "{family}" in its
 // arguments replaced by the peer's address and 4 or 6; Nagios-style plugins
 // fit as they are. See program_run.hpp for how it is run and cleaned up.
+#include <autodnsfailover/check_deadline.hpp>
 #include <autodnsfailover/plugin.hpp>
 
 #include <sys/stat.h>
@@ -14,14 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "check_deadline.hpp"
 #include "program_run.hpp"
 
 extern char **environ;
 
 namespace {
 
-using adf_checks::seconds_text;
+using adf::seconds_text;
 
 constexpr size_t kReasonOutputChars = 200;  // program output quoted in a reason
 
@@ -63,7 +63,7 @@ class ExecCheck {
     }
 
     bool check(const std::string &address, int family, double timeout) const {
-        const adf_checks::Deadline deadline(timeout);
+        const adf::CheckDeadline deadline(timeout);
         const std::vector<std::string> argv = arguments_for(address, family);
         const exec_check::RunResult run =
             exec_check::run_program(argv, environment(), output_limit_, deadline);

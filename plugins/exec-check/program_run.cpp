@@ -17,8 +17,7 @@
 namespace exec_check {
 namespace {
 
-using adf_checks::Clock;
-using adf_checks::Deadline;
+using Clock = adf::CheckDeadline::Clock;
 
 [[noreturn]] void fail_system(const std::string &what) {
     throw adf::Error(ADF_FAILED, what + ": " + std::strerror(errno));
@@ -174,7 +173,7 @@ void kill_and_reap_group(pid_t group, Clock::time_point give_up) {
 
 RunResult run_program(const std::vector<std::string> &argv,
                       const std::vector<std::string> &environment, size_t output_limit,
-                      const Deadline &deadline) {
+                      const adf::CheckDeadline &deadline) {
     std::vector<char *> argv_c = c_strings(argv);
     std::vector<char *> envp_c = c_strings(environment);
     Pipe out, err, exec_error;

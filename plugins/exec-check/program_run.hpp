@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "check_deadline.hpp"
+#include <autodnsfailover/check_deadline.hpp>
 
 namespace exec_check {
 
@@ -31,7 +31,7 @@ struct RunResult {
 // arguments; `environment` holds "NAME=value" entries.
 RunResult run_program(const std::vector<std::string> &argv,
                       const std::vector<std::string> &environment, size_t output_limit,
-                      const adf_checks::Deadline &deadline);
+                      const adf::CheckDeadline &deadline);
 
 }  // namespace exec_check
 

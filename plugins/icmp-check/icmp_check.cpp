@@ -7,6 +7,7 @@
 // check process's pid, unique among the running checks), sequence (from a
 // random start), source address and payload (starting with a random cookie)
 // all match a request this check sent.
+#include <autodnsfailover/check_deadline.hpp>
 #include <autodnsfailover/plugin.hpp>
 
 #include <arpa/inet.h>
@@ -19,14 +20,12 @@
 #include <string>
 #include <vector>
 
-#include "check_deadline.hpp"
 #include "icmp_socket.hpp"
 
 namespace {
 
-using adf_checks::Clock;
-using adf_checks::Deadline;
-using adf_checks::seconds_text;
+using Clock = adf::CheckDeadline::Clock;
+using adf::seconds_text;
 
 uint64_t random_u64() {
     uint64_t value = 0;
@@ -97,7 +96,7 @@ class IcmpCheck {
     }
 
     bool check(const std::string &address, int family, double timeout) const {
-        const Deadline deadline(timeout);
+        const adf::CheckDeadline deadline(timeout);
         const sockaddr_storage target = target_of(address, family);
         const icmp::EchoSocket socket(family);
         const uint16_t identifier = socket.identifier(static_cast<uint16_t>(getpid() & 0xffff));
@@ -115,7 +114,7 @@ class IcmpCheck {
         while (tally.answered < required_ && (tally.requests() == 0 || !deadline.passed())) {
             if (tally.requests() < count_ && Clock::now() >= next_send) {
                 send_next(socket, target, identifier, payload, tally);
-                next_send = deadline.start() + adf_checks::seconds(interval * tally.requests());
+                next_send = deadline.after(interval * tally.requests());
             }
             if (hopeless(tally)) break;
             const bool more_to_send = tally.requests() < count_;
