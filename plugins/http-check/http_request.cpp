@@ -1,13 +1,12 @@
 #include "http_request.hpp"
 
+#include <autodnsfailover/check_deadline.hpp>
 #include <curl/curl.h>
 #include <strings.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <chrono>
 #include <cstring>
 #include <memory>
 
@@ -15,11 +14,6 @@ namespace http_check {
 namespace {
 
 constexpr long max_redirects = 5;
-
-// The host kills the check's process at `timeout`; ending the transfer a
-// little earlier leaves time to report the specific reason instead.
-constexpr double reserve_fraction = 0.1;
-constexpr double max_reserve_seconds = 0.1;
 
 // check() runs in a forked child for one call, so a lazy one-time init is
 // both enough and safe (the daemon is single-threaded).
@@ -57,12 +51,6 @@ size_t keep_body_prefix(char *bytes, size_t size, size_t count, void *user) {
     if (body->data.size() < body->limit) return length;
     body->full = true;
     return 0;  // curl ends the transfer with CURLE_WRITE_ERROR, which we expect
-}
-
-std::string seconds_text(double seconds) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", seconds);
-    return text;
 }
 
 std::string join_statuses(const std::vector<long> &statuses) {
@@ -198,7 +186,7 @@ class Request {
     }
 
     std::string timeout_reason() const {
-        std::string reason = "timed out after " + seconds_text(timeout_) + " s";
+        std::string reason = "timed out after " + adf::seconds_text(timeout_);
         curl_off_t connected = 0, handshaken = 0, answered = 0, received = 0;
         curl_easy_getinfo(easy_.get(), CURLINFO_CONNECT_TIME_T, &connected);
         curl_easy_getinfo(easy_.get(), CURLINFO_APPCONNECT_TIME_T, &handshaken);
@@ -275,12 +263,9 @@ class Request {
 
 std::optional<std::string> probe_peer(const HttpCheckConfig &config, const std::string &address,
                                       int family, double timeout) {
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
+    const adf::CheckDeadline deadline(timeout);
     ensure_curl_initialised();
-    const double spent = std::chrono::duration<double>(Clock::now() - start).count();
-    const double reserve = std::min(max_reserve_seconds, timeout * reserve_fraction);
-    return Request(config, address, family, timeout, timeout - reserve - spent).run();
+    return Request(config, address, family, timeout, deadline.remaining()).run();
 }
 
 }  // namespace http_check

@@ -3,6 +3,7 @@
 // `expect` ("SSH-2.0", "220 "). Everything (connect, send, read) shares one
 // deadline a little inside the check's timeout, so the check ends with a
 // clear reason before the host would have to kill it.
+#include <autodnsfailover/check_deadline.hpp>
 #include <autodnsfailover/plugin.hpp>
 
 #include <arpa/inet.h>
@@ -13,42 +14,19 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <optional>
-#include <sstream>
 #include <string>
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr size_t kBannerShown = 64;  // bytes of a wrong banner quoted in the reason
 
-// The host kills the check when its timeout is up, counting from just before
-// our start; ending a little earlier lets our own, clearer reason reach it.
-constexpr double kMarginFraction = 0.2;
-constexpr double kMaxMarginSeconds = 0.25;
-
-std::string seconds_text(double seconds) {
-    std::ostringstream out;
-    out << seconds << " s";
-    return out.str();
+// "after 0.9 s": how long a check that ran out of time waited.
+std::string after_budget(const adf::CheckDeadline &deadline) {
+    return "after " + adf::seconds_text(deadline.budget());
 }
-
-// The time the whole check (connect, send, read) may take.
-struct Budget {
-    explicit Budget(double timeout)
-        : seconds(std::max(0.0, timeout - std::min(timeout * kMarginFraction, kMaxMarginSeconds))),
-          deadline(Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(seconds))) {}
-    std::string text() const { return seconds_text(std::round(seconds * 1000) / 1000); }
-
-    double seconds;
-    Clock::time_point deadline;
-};
 
 class Socket {
    public:
@@ -100,13 +78,13 @@ class TcpCheck {
     }
 
     bool check(const std::string &address, int family, double timeout) const {
-        const Budget budget(timeout);
+        const adf::CheckDeadline deadline(timeout);
         const sockaddr_storage target = target_of(address, family);
         const Socket socket(::socket(target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (socket.fd() < 0) throw system_error("cannot create a socket");
-        connect_to(socket, target, budget);
-        if (send_ && !send_->empty()) send_all(socket.fd(), budget);
-        if (expect_) read_banner(socket.fd(), budget);
+        connect_to(socket, target, deadline);
+        if (send_ && !send_->empty()) send_all(socket.fd(), deadline);
+        if (expect_) read_banner(socket.fd(), deadline);
         return true;
     }
 
@@ -130,13 +108,13 @@ class TcpCheck {
 
     // Connects `socket` or throws saying why it could not.
     void connect_to(const Socket &socket, const sockaddr_storage &target,
-                    const Budget &budget) const {
+                    const adf::CheckDeadline &deadline) const {
         const socklen_t length = target.ss_family == AF_INET6 ? sizeof(sockaddr_in6)
                                                               : sizeof(sockaddr_in);
         if (connect(socket.fd(), reinterpret_cast<const sockaddr *>(&target), length) == 0) return;
         if (errno != EINPROGRESS) throw connect_error(errno);
-        if (!wait_until(socket.fd(), POLLOUT, budget.deadline))
-            throw adf::Error(ADF_FAILED, "connect timed out after " + budget.text());
+        if (!wait_until(socket.fd(), POLLOUT, deadline))
+            throw adf::Error(ADF_FAILED, "connect timed out " + after_budget(deadline));
         int error = 0;
         socklen_t size = sizeof error;
         if (getsockopt(socket.fd(), SOL_SOCKET, SO_ERROR, &error, &size) != 0)
@@ -144,7 +122,7 @@ class TcpCheck {
         if (error != 0) throw connect_error(error);
     }
 
-    void send_all(int fd, const Budget &budget) const {
+    void send_all(int fd, const adf::CheckDeadline &deadline) const {
         size_t sent = 0;
         while (sent < send_->size()) {
             const ssize_t n =
@@ -152,8 +130,8 @@ class TcpCheck {
             if (n >= 0) {
                 sent += static_cast<size_t>(n);
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if (!wait_until(fd, POLLOUT, budget.deadline))
-                    throw adf::Error(ADF_FAILED, "sending timed out after " + budget.text());
+                if (!wait_until(fd, POLLOUT, deadline))
+                    throw adf::Error(ADF_FAILED, "sending timed out " + after_budget(deadline));
             } else if (errno != EINTR) {
                 throw system_error("sending failed");
             }
@@ -161,7 +139,7 @@ class TcpCheck {
     }
 
     // Reads until the bytes received either start with `expect` or cannot.
-    void read_banner(int fd, const Budget &budget) const {
+    void read_banner(int fd, const adf::CheckDeadline &deadline) const {
         const std::string &expect = *expect_;
         std::string banner;
         while (banner.size() < expect.size()) {
@@ -180,24 +158,24 @@ class TcpCheck {
                                      : "connection closed in the middle of the banner, after " +
                                            quoted(banner));
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if (!wait_until(fd, POLLIN, budget.deadline))
+                if (!wait_until(fd, POLLIN, deadline))
                     throw adf::Error(ADF_FAILED,
                                      (banner.empty() ? std::string("no banner")
                                                      : "an incomplete banner " + quoted(banner)) +
-                                         " after " + budget.text());
+                                         " " + after_budget(deadline));
             } else if (errno != EINTR) {
                 throw system_error("reading the banner failed");
             }
         }
     }
 
-    // True when `fd` is ready for `events` before `deadline`.
-    static bool wait_until(int fd, short events, Clock::time_point deadline) {
+    // True when `fd` is ready for `events` before the deadline.
+    static bool wait_until(int fd, short events, const adf::CheckDeadline &deadline) {
         for (;;) {
-            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-            if (left.count() <= 0) return false;
+            const int left_ms = deadline.poll_ms();
+            if (left_ms == 0) return false;
             pollfd p{fd, events, 0};
-            const int ready = poll(&p, 1, static_cast<int>(left.count()));
+            const int ready = poll(&p, 1, left_ms);
             if (ready > 0) return true;
             if (ready < 0 && errno != EINTR) throw system_error("poll");
         }
