@@ -302,6 +302,30 @@ def test_misbehaving_check_plugin_costs_one_check(tmp_path, plugin, reason):
     del marker
 
 
+@pytest.mark.parametrize("how,reason", [
+    ("segfault", "killed by signal 11"),
+    ("abort", "killed by signal 6"),
+    ("hang", "timed out after 0.2 s"),
+    ("throw", "check-deadlist threw on purpose"),
+])
+def test_running_daemon_survives_a_misbehaving_check(tmp_path, daemons, how, reason):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+    config = pool.config(check={"misbehave": {"127.0.0.13": how}})
+    d = daemons.start(config, tmp_path / "d.log")
+    # The check of .13 fails in its own process: .13 counts as dead and is
+    # removed, and the daemon goes on with its rounds.
+    wait_until(lambda: "127.0.0.13" not in pool.addresses(), what="misbehaving peer removed")
+    assert reason in d.log()
+    pool.kill("127.0.0.12")
+    wait_until(lambda: "127.0.0.12" not in pool.addresses(), what="next removal")
+    assert d.proc.poll() is None
+    # Check children are forks of the daemon, with its command line: once it
+    # has stopped, none may be left.
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    assert leftover_processes(str(config)) == []
+
+
 def test_crashing_check_fails_the_self_check_and_the_daemon_exits_1(tmp_path):
     pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12"])
     result = pool.once(check={"plugin": "check-segfault"})
