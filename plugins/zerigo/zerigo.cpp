@@ -5,9 +5,9 @@
 // before writing and refuse (ADF_CONFLICT) when it differs from what the host
 // expects. Reads use GET /hosts.xml?fqdn=, never the zone listing, which
 // leaves out the hosts of zones with over 300 of them.
-#include <curl/curl.h>
 #include <tinyxml2.h>
 
+#include <autodnsfailover/http.hpp>
 #include <autodnsfailover/plugin.hpp>
 
 #include <algorithm>
@@ -16,8 +16,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include "http_session.hpp"
 
 namespace {
 
@@ -67,10 +65,13 @@ class Zerigo {
 
     explicit Zerigo(adf::Host &host) : host_(host) {
         user_ = required(host, "/user", "the e-mail address of the Zerigo account");
+        // HTTP Basic auth separates user and key with the first colon.
+        if (user_.find(':') != std::string::npos)
+            host.config_error("/user", "must not contain \":\" (HTTP Basic auth cannot send it)");
         api_key_ = required(host, "/api_key", "the API key of the Zerigo account");
         zone_ = lower(without_trailing_dot(required(host, "/zone", "the zone's domain name")));
         endpoint_ = host.string("/endpoint", kDefaultEndpoint);
-        if (endpoint_.rfind("https://", 0) != 0 && endpoint_.rfind("http://", 0) != 0)
+        if (!adf::http::is_http_url(endpoint_))
             host.config_error("/endpoint", "expected an http:// or https:// URL, got \"" +
                                                endpoint_ + "\"");
         if (endpoint_.empty() || endpoint_.back() != '/') endpoint_ += '/';
@@ -96,7 +97,7 @@ class Zerigo {
         // 2181), or 0 for a first record: then the configured default.
         const uint32_t ttl = record.ttl != 0 ? record.ttl : ttl_;
         const std::string path = "zones/" + std::to_string(zone().id) + "/hosts.xml";
-        const adf_http::Response response =
+        const adf::http::Response response =
             call("POST", path, host_xml(hostname, family, record.address, ttl, record.note));
         const std::string what = "adding " + describe(fqdn, family, record.address);
         if (response.status == 422)
@@ -169,8 +170,8 @@ class Zerigo {
     std::vector<Entry> fetch(const std::string &fqdn, int family) {
         const std::string hostname = hostname_of(fqdn);
         const std::string name = lower(without_trailing_dot(fqdn));
-        const std::string path = "hosts.xml?fqdn=" + escape(name);
-        const adf_http::Response response = call("GET", path, "");
+        const std::string path = "hosts.xml?fqdn=" + adf::http::escape(name);
+        const adf::http::Response response = call("GET", path, "");
         if (response.status == 404) return {};
         require_success(response, "GET", path);
 
@@ -210,8 +211,8 @@ class Zerigo {
     // Zerigo's zone id (for creating hosts), looked up once.
     const Zone &zone() {
         if (zone_info_) return *zone_info_;
-        const std::string path = "zones/" + escape(zone_) + ".xml";
-        const adf_http::Response response = call("GET", path, "");
+        const std::string path = "zones/" + adf::http::escape(zone_) + ".xml";
+        const adf::http::Response response = call("GET", path, "");
         if (response.status == 404)
             throw adf::Error(ADF_FAILED, "the zone \"" + zone_ +
                                              "\" (key \"zone\") does not exist in this Zerigo "
@@ -233,7 +234,7 @@ class Zerigo {
 
     void delete_host(long id, const std::string &what) {
         const std::string path = "hosts/" + std::to_string(id) + ".xml";
-        const adf_http::Response response = call("DELETE", path, "");
+        const adf::http::Response response = call("DELETE", path, "");
         if (response.status == 404) {
             host_.info(what + " (host " + std::to_string(id) +
                        ") was already gone when deleting it");
@@ -282,24 +283,23 @@ class Zerigo {
     }
 
     // Zerigo's <errors><error>...</error></errors>, each message quoted.
-    static std::string errors_of(const adf_http::Response &response) {
+    static std::string errors_of(const adf::http::Response &response) {
         tinyxml2::XMLDocument doc;
         std::string out;
         if (doc.Parse(response.body.data(), response.body.size()) == tinyxml2::XML_SUCCESS) {
             if (const auto *root = doc.FirstChildElement("errors")) {
                 for (auto *e = root->FirstChildElement("error"); e != nullptr;
                      e = e->NextSiblingElement("error"))
-                    out += (out.empty() ? "" : "; ") +
-                           adf_http::quote_excerpt(e->GetText() ? e->GetText() : "", 200);
+                    if (e->GetText() != nullptr)
+                        out += (out.empty() ? "" : "; ") + adf::http::excerpt(e->GetText(), 200);
             }
         }
-        if (out.empty())
-            out = "HTTP 422 with body " + adf_http::quote_excerpt(response.body, 200);
+        if (out.empty()) out = "HTTP 422 with " + adf::http::excerpt(response.body, 200);
         return out;
     }
 
     const tinyxml2::XMLElement *parse(tinyxml2::XMLDocument &doc,
-                                      const adf_http::Response &response, const char *method,
+                                      const adf::http::Response &response, const char *method,
                                       const std::string &path, const char *root_name) const {
         const tinyxml2::XMLElement *root = nullptr;
         if (doc.Parse(response.body.data(), response.body.size()) == tinyxml2::XML_SUCCESS)
@@ -308,11 +308,11 @@ class Zerigo {
             throw adf::Error(ADF_FAILED, std::string(method) + " " + url(path) +
                                              ": expected XML with a <" + root_name +
                                              "> element, got " +
-                                             adf_http::quote_excerpt(response.body, 120));
+                                             adf::http::excerpt(response.body, 120));
         return root;
     }
 
-    void require_success(const adf_http::Response &response, const char *method,
+    void require_success(const adf::http::Response &response, const char *method,
                          const std::string &path) const {
         const long status = response.status;
         if (status >= 200 && status < 300) return;
@@ -321,48 +321,37 @@ class Zerigo {
             throw adf::Error(ADF_FAILED,
                              what + ": authentication failed (check user and api_key)");
         const std::string detail = what + " answered HTTP " + std::to_string(status) + ": " +
-                                   adf_http::quote_excerpt(response.body, 200);
+                                   adf::http::excerpt(response.body, 200);
         if (status >= 500 || status == 429) throw adf::Error(ADF_TRANSIENT, detail);
         throw adf::Error(ADF_FAILED, detail);
     }
 
-    adf_http::Response call(const char *method, const std::string &path, const std::string &body) {
-        CURL *curl = session_.start();
-        const std::string target = url(path);
-        adf_http::HeaderList headers;
-        headers.add("Accept: application/xml");
-        headers.add("Expect:");
-        if (!body.empty()) headers.add("Content-Type: application/xml");
-        const auto timeout_ms = static_cast<long>(request_timeout_ * 1000.0);
-        curl_easy_setopt(curl, CURLOPT_URL, target.c_str());
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-        curl_easy_setopt(curl, CURLOPT_USERAGENT, "autodnsfailover-zerigo/1.0");
-        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(curl, CURLOPT_USERNAME, user_.c_str());
-        curl_easy_setopt(curl, CURLOPT_PASSWORD, api_key_.c_str());
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-        if (std::string(method) == "POST") {
-            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-        } else if (std::string(method) != "GET") {
-            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    // One API request; no answer at all is an error naming it.
+    adf::http::Response call(const char *method, const std::string &path, const std::string &body) {
+        adf::http::Request request;
+        request.method = method;
+        request.url = url(path);
+        request.headers = {"Accept: application/xml", "Expect:",
+                           "User-Agent: autodnsfailover-zerigo/1.0"};
+        if (!body.empty()) {
+            request.headers.push_back("Content-Type: application/xml");
+            request.body = body;
         }
-        return session_.perform(std::string(method) + " " + target, kMaxBody);
+        request.basic_auth = user_ + ":" + api_key_;
+        request.timeout = request_timeout_;
+        request.max_body = kMaxBody;
+        // The API is on the internet: a host that reaches it through the
+        // proxy of its environment (https_proxy...) keeps doing so.
+        request.use_proxy = true;
+        adf::http::Response response = client_.perform(request);
+        if (!response.answered()) throw response.failure(std::string(method) + " " + request.url);
+        return response;
     }
 
     std::string url(const std::string &path) const { return endpoint_ + path; }
 
-    std::string escape(const std::string &text) {
-        char *escaped = curl_easy_escape(nullptr, text.c_str(), static_cast<int>(text.size()));
-        if (escaped == nullptr) throw adf::Error(ADF_FAILED, "out of memory escaping a URL");
-        std::string out = escaped;
-        curl_free(escaped);
-        return out;
-    }
-
     adf::Host &host_;
-    adf_http::Session session_;
+    adf::http::Client client_;
     std::string user_;
     std::string api_key_;  // a secret: never logged, never part of a message
     std::string zone_;

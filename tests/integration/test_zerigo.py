@@ -276,6 +276,7 @@ def test_unknown_zone_fails_naming_it(fake, tmp_path):
 
 @pytest.mark.parametrize("dns, path", [
     ({"user": None}, "dns.user"),
+    ({"user": "ops:admin@example.test"}, "dns.user"),
     ({"api_key": ""}, "dns.api_key"),
     ({"zone": None}, "dns.zone"),
     ({"endpoint": "ftp://ns.example.test/"}, "dns.endpoint"),
