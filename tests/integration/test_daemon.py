@@ -4,6 +4,7 @@ injection and a log of every write) and check-deadlist (a peer is dead when
 its address is listed in a file)."""
 import json
 import signal
+import socket
 import time
 
 import pytest
@@ -382,3 +383,26 @@ def test_usage_errors_exit_2_and_version_prints():
     assert run(["no-such-command"]).returncode == 2
     version = run(["--version"])
     assert version.returncode == 0 and "plugin ABI 1.0" in version.stdout
+
+
+def test_a_and_aaaa_are_managed_alike(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12"])
+    state = pool.state()
+    state["records"][f"{FQDN}/AAAA"] = [{"address": "fd00::12", "ttl": 60, "note": ""},
+                                        {"address": "fd00::13", "ttl": 60, "note": ""}]
+    pool.write_state(state)
+    pool.kill("fd00::13")
+    result = pool.once(ipaddr={"address": ["127.0.0.11", "::1"]})
+    assert result.returncode == 0, result.stderr
+    records = pool.state()["records"]
+    assert sorted(r["address"] for r in records[f"{FQDN}/A"]) == ["127.0.0.11", "127.0.0.12"]
+    assert sorted(r["address"] for r in records[f"{FQDN}/AAAA"]) == ["::1", "fd00::12"]
+    assert "my IPv6 address is ::1" in result.stderr
+
+
+def test_own_record_carries_the_rendered_note(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12"])
+    result = pool.once(note="{hostname} serves {fqdn}")
+    assert result.returncode == 0, result.stderr
+    mine = [r for r in pool.state()["records"][f"{FQDN}/A"] if r["address"] == SELF][0]
+    assert mine["note"] == f"{socket.gethostname().split('.')[0]} serves {FQDN}"
