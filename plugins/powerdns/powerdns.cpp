@@ -1,0 +1,305 @@
+// powerdns: A/AAAA records through the PowerDNS Authoritative HTTP API
+// (4.x, /api/v1, X-API-Key).
+//
+// One PATCH replaces a whole RRset, and PowerDNS has no conditional form of
+// it, so add and remove re-read the zone just before writing and refuse
+// (ADF_CONFLICT) when the served set differs from what the host expects.
+// PowerDNS keeps comments per RRset, not per record: every record reads with
+// the RRset's note, our own comment (account "autodnsfailover"), else the
+// first comment; an add with a note replaces our comment and keeps others'.
+//
+// Reads take the whole zone: the rrset_name/rrset_type filter of 4.7 leaves
+// out disabled records, and a REPLACE built from it would delete them.
+#include <autodnsfailover/http.hpp>
+#include <autodnsfailover/plugin.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rest_dns.hpp"
+
+namespace {
+
+using adf_rest_dns::comparable_name;
+using adf_rest_dns::describe;
+using nlohmann::json;
+
+constexpr const char *kCommentAccount = "autodnsfailover";
+constexpr std::size_t kMaxZoneBody = 64 * 1024 * 1024;  // a whole zone, rrsets and all
+
+// One record of the RRset as PowerDNS stores it.
+struct Entry {
+    std::string content;  // as PowerDNS has it: written back unchanged
+    std::string address;  // canonical form of content
+    bool disabled = false;
+};
+
+// The RRset of one name and type; exists is false when the zone has none.
+struct RRset {
+    bool exists = false;
+    uint32_t ttl = 0;
+    std::vector<Entry> entries;
+    json comments = json::array();
+
+    // The addresses PowerDNS serves: disabled records are not served.
+    std::set<std::string> served() const {
+        std::set<std::string> out;
+        for (const auto &e : entries)
+            if (!e.disabled) out.insert(e.address);
+        return out;
+    }
+    // The newest comment of ours, else the first one: backends list
+    // comments in their own order (gsqlite3: by modified_at).
+    std::string note() const {
+        if (!comments.is_array() || comments.empty()) return "";
+        const json *chosen = nullptr;
+        for (const json &comment : comments) {
+            if (adf_rest_dns::string_member(comment, "account") != kCommentAccount) continue;
+            if (chosen == nullptr || modified_at(comment) >= modified_at(*chosen)) chosen = &comment;
+        }
+        return adf_rest_dns::string_member(chosen ? *chosen : comments.front(), "content");
+    }
+    static int64_t modified_at(const json &comment) {
+        const auto it = comment.find("modified_at");
+        return it != comment.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+    }
+};
+
+class PowerDns {
+   public:
+    static constexpr uint32_t capabilities = ADF_DNS_NOTES;
+
+    explicit PowerDns(adf::Host &host) : host_(host) {
+        if (host.has("/endpoint"))
+            endpoint_ = adf_rest_dns::endpoint_setting(host, "/endpoint", "");
+        else
+            host.config_error("/endpoint",
+                              "required: the URL of the PowerDNS webserver, e.g. "
+                              "http://127.0.0.1:8081");
+        // Accept the API's base URL as well as the webserver's.
+        const std::string api_suffix = "/api/v1";
+        if (endpoint_.size() >= api_suffix.size() &&
+            endpoint_.compare(endpoint_.size() - api_suffix.size(), api_suffix.size(),
+                              api_suffix) == 0)
+            endpoint_.resize(endpoint_.size() - api_suffix.size());
+        server_id_ = host.string("/server_id", "localhost");
+        if (server_id_.empty()) host.config_error("/server_id", "must not be empty");
+        zone_ = comparable_name(
+            adf_rest_dns::required_string(host, "/zone", "the zone's name, e.g. example.com"));
+        api_key_ = adf_rest_dns::required_string(host, "/api_key",
+                                                 "the api-key of the PowerDNS webserver");
+        ttl_ = static_cast<uint32_t>(host.integer("/ttl", 60, 1, 2147483647));
+        request_timeout_ = host.number("/request_timeout", 10.0, 0.1, 600.0);
+    }
+
+    void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
+        const RRset rrset = fetch(fqdn, family);
+        const std::string note = rrset.note();
+        for (const Entry &entry : rrset.entries) {
+            if (entry.disabled) {
+                host_.debug(describe(fqdn, family, entry.address) +
+                            " is disabled in PowerDNS (not served): left out");
+                continue;
+            }
+            sink.emit(entry.address, rrset.ttl, note);
+        }
+    }
+
+    void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+             const adf::Record &record) {
+        RRset rrset = fetch(fqdn, family);
+        adf_rest_dns::require_unchanged(fqdn, family, expected, rrset.served());
+        for (const Entry &entry : rrset.entries) {
+            if (entry.address != record.address) continue;
+            if (!entry.disabled) {
+                host_.info(describe(fqdn, family, record.address) +
+                           " is already served: nothing to add");
+                return;
+            }
+            throw adf::Error(ADF_FAILED,
+                             describe(fqdn, family, record.address) +
+                                 " exists in PowerDNS but is disabled; someone took it out of "
+                                 "service on purpose: enable or delete it there first");
+        }
+        const uint32_t ttl = ttl_for(rrset, record.ttl, fqdn, family);
+        rrset.entries.push_back({record.address, record.address, false});
+        std::optional<json> comments;
+        if (!record.note.empty()) comments = comments_with_note(rrset.comments, record.note);
+        replace(fqdn, family, ttl, rrset.entries, comments, "adding " + record.address);
+        host_.info("added " + describe(fqdn, family, record.address) + " with TTL " +
+                   std::to_string(ttl) +
+                   (record.note.empty() ? "" : ", note \"" + record.note + "\""));
+    }
+
+    void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                const std::string &address) {
+        RRset rrset = fetch(fqdn, family);
+        const std::set<std::string> served = rrset.served();
+        adf_rest_dns::require_unchanged(fqdn, family, expected, served);
+        if (served.count(address) == 0) {
+            host_.info(describe(fqdn, family, address) + " is not served: nothing to remove");
+            return;
+        }
+        adf_rest_dns::refuse_emptying(fqdn, family, address, served);
+        std::vector<Entry> kept;  // disabled records stay as they are
+        for (const Entry &entry : rrset.entries)
+            if (entry.disabled || entry.address != address) kept.push_back(entry);
+        replace(fqdn, family, rrset.ttl, kept, std::nullopt, "removing " + address);
+        host_.info("removed " + describe(fqdn, family, address));
+    }
+
+   private:
+    // The RRset's own TTL when it exists (a set has one TTL); for a new set
+    // the host's (0 when it has none) or the configured default.
+    uint32_t ttl_for(const RRset &rrset, uint32_t asked, const std::string &fqdn,
+                     int family) const {
+        if (!rrset.exists) return asked != 0 ? asked : ttl_;
+        if (asked != 0 && asked != rrset.ttl)
+            host_.debug(std::string("keeping the TTL ") + std::to_string(rrset.ttl) + " of " +
+                        fqdn + " " + adf::record_type(family) + " rather than " +
+                        std::to_string(asked));
+        return rrset.ttl;
+    }
+
+    // Our one comment carries the note; other accounts' comments are kept.
+    static json comments_with_note(const json &existing, const std::string &note) {
+        json out = json::array({{{"content", note}, {"account", kCommentAccount}}});
+        for (const auto &comment : existing)
+            if (adf_rest_dns::string_member(comment, "account") != kCommentAccount)
+                out.push_back(comment);
+        return out;
+    }
+
+    std::string zone_path() const {
+        return "/api/v1/servers/" + adf::http::escape(server_id_) + "/zones/" +
+               adf::http::escape(zone_ + ".");
+    }
+
+    // `fqdn` as PowerDNS names RRsets (lower case, trailing dot), provided
+    // it is inside the zone.
+    std::string absolute_name(const std::string &fqdn) const {
+        const std::string name = comparable_name(fqdn);
+        const std::string suffix = "." + zone_;
+        const bool inside = name == zone_ || (name.size() > suffix.size() &&
+                                              name.compare(name.size() - suffix.size(),
+                                                           suffix.size(), suffix) == 0);
+        if (!inside)
+            throw adf::Error(ADF_BAD_CONFIG, "\"" + fqdn + "\" is not inside the zone \"" + zone_ +
+                                                 "\" (key \"zone\")");
+        return name + ".";
+    }
+
+    RRset fetch(const std::string &fqdn, int family) {
+        const std::string name = absolute_name(fqdn);
+        const std::string request = "GET " + endpoint_ + zone_path();
+        const json zone = adf_rest_dns::parse_json(call("GET", std::nullopt, request), request);
+        const auto rrsets = zone.find("rrsets");
+        if (!zone.is_object() || rrsets == zone.end() || !rrsets->is_array())
+            throw adf::Error(ADF_FAILED, request + ": the zone has no \"rrsets\" list");
+        RRset out;
+        for (const json &rrset : *rrsets) {
+            if (comparable_name(adf_rest_dns::string_member(rrset, "name")) + "." != name ||
+                adf_rest_dns::string_member(rrset, "type") != adf::record_type(family))
+                continue;
+            out.exists = true;
+            out.ttl = rrset.value("ttl", 0u);
+            out.comments = rrset.value("comments", json::array());
+            for (const json &record : rrset.value("records", json::array()))
+                out.entries.push_back(entry_of(record, family, request));
+        }
+        return out;
+    }
+
+    static Entry entry_of(const json &record, int family, const std::string &request) {
+        Entry entry;
+        entry.content = adf_rest_dns::string_member(record, "content");
+        entry.disabled = record.value("disabled", false);
+        const auto address = adf::canonical_address(entry.content, family);
+        if (!address)
+            throw adf::Error(ADF_FAILED, request + ": a " + adf::record_type(family) +
+                                             " record has content \"" + entry.content +
+                                             "\", which is not such an address");
+        entry.address = *address;
+        return entry;
+    }
+
+    void replace(const std::string &fqdn, int family, uint32_t ttl,
+                 const std::vector<Entry> &entries, const std::optional<json> &comments,
+                 const std::string &what) {
+        json records = json::array();
+        for (const Entry &entry : entries)
+            records.push_back({{"content", entry.content}, {"disabled", entry.disabled}});
+        json rrset = {{"name", absolute_name(fqdn)},
+                      {"type", adf::record_type(family)},
+                      {"ttl", ttl},
+                      {"changetype", "REPLACE"},
+                      {"records", records}};
+        if (comments) rrset["comments"] = *comments;
+        const json body = {{"rrsets", json::array({rrset})}};
+        call("PATCH", body.dump(),
+             "PATCH " + endpoint_ + zone_path() + " (" + what + " " + fqdn + " " +
+                 adf::record_type(family) + ")");
+    }
+
+    // One API request; any answer but 2xx becomes an error naming it.
+    adf::http::Response call(const char *method, const std::optional<std::string> &body,
+                             const std::string &request) {
+        adf::http::Request r;
+        r.method = method;
+        r.url = endpoint_ + zone_path();
+        r.headers = {"X-API-Key: " + api_key_, "Accept: application/json"};
+        if (body) r.headers.push_back("Content-Type: application/json");
+        r.body = body;
+        r.timeout = request_timeout_;
+        r.max_body = kMaxZoneBody;
+        const adf::http::Response response = client_.perform(r);
+        if (!response.answered()) throw response.failure(request);
+        host_.debug(request + " -> HTTP " + std::to_string(response.status));
+        require_success(response, request);
+        return response;
+    }
+
+    void require_success(const adf::http::Response &response, const std::string &request) const {
+        const long status = response.status;
+        if (status >= 200 && status < 300) return;
+        const std::string answered = request + " answered HTTP " + std::to_string(status);
+        if (status == 401)
+            throw adf::Error(ADF_FAILED, "PowerDNS API key rejected (key \"api_key\"): " + answered);
+        if (status == 404)
+            throw adf::Error(ADF_FAILED, "zone \"" + zone_ + ".\" not found on PowerDNS server \"" +
+                                             server_id_ + "\" (keys \"zone\", \"server_id\"): " +
+                                             answered);
+        const std::string detail = answered + ": " + error_of(response);
+        if (status == 422)
+            throw adf::Error(ADF_FAILED, "PowerDNS refused the change: " + detail);
+        if (status >= 500 || status == 429) throw adf::Error(ADF_TRANSIENT, detail);
+        throw adf::Error(ADF_FAILED, detail);
+    }
+
+    // PowerDNS's {"error": "..."} quoted, else an excerpt of the body.
+    static std::string error_of(const adf::http::Response &response) {
+        const json body = json::parse(response.body, nullptr, false);
+        const std::string error = adf_rest_dns::string_member(body, "error");
+        if (!error.empty()) return adf::http::excerpt(error, 300);
+        return adf::http::excerpt(response.body, 200);
+    }
+
+    adf::Host &host_;
+    adf::http::Client client_;
+    std::string endpoint_;
+    std::string server_id_;
+    std::string zone_;     // lower case, without the trailing dot
+    std::string api_key_;  // a secret: never logged, never part of a message
+    uint32_t ttl_ = 60;
+    double request_timeout_ = 10.0;
+};
+
+}  // namespace
+
+ADF_DNS_PLUGIN(PowerDns, "powerdns", "1.0.0",
+               "A/AAAA records through the PowerDNS Authoritative HTTP API (RRset comments as "
+               "notes; read-compare-write)");
