@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import base_config, probe
+from http_fixtures import ipv6_loopback_available
 
 HOST = "127.0.0.21"
 
@@ -42,9 +43,9 @@ class IpServer(ThreadingHTTPServer):
     """Answers every GET with `status` and `body`, after `delay` seconds."""
     daemon_threads = True
 
-    def __init__(self, host, family_v6=False):
+    def __init__(self, host, family_v6=False, port=0):
         self.address_family = socket.AF_INET6 if family_v6 else socket.AF_INET
-        super().__init__((host, 0), Handler)
+        super().__init__((host, port), Handler)
         self.status, self.body, self.delay = 200, "192.0.2.44\n", 0
         self.requests = []
         self.release = threading.Event()
@@ -236,6 +237,41 @@ def test_family_6_connects_over_ipv6(server_v6, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == "2001:db8::6\n"
     assert [r["client"] for r in server_v6.requests] == ["::1"]
+
+
+@pytest.fixture
+def dual_stack_port():
+    """One port of "localhost" served twice: 127.0.0.1 answers 192.0.2.4 and
+    ::1 answers 2001:db8::6, so the answer tells which family was used."""
+    if not ipv6_loopback_available():
+        pytest.skip("no IPv6 on loopback here")
+    for _ in range(20):  # the port ::1 got may be taken on 127.0.0.1
+        v6 = IpServer("::1", family_v6=True)
+        try:
+            v4 = IpServer("127.0.0.1", port=v6.server_address[1])
+            break
+        except OSError:
+            v6.server_close()
+    else:
+        pytest.fail("found no port free on both 127.0.0.1 and ::1")
+    v4.body, v6.body = "192.0.2.4", "2001:db8::6"
+    for s in (v4, v6):
+        serve(s)
+    try:
+        yield v6.server_address[1]
+    finally:
+        for s in (v4, v6):
+            s.shutdown()
+            s.server_close()
+
+
+@pytest.mark.parametrize("family, answer", [(4, "192.0.2.4"), (6, "2001:db8::6")])
+def test_family_connects_over_that_family_to_a_dual_stack_name(dual_stack_port, tmp_path,
+                                                                 family, answer):
+    url = f"http://localhost:{dual_stack_port}/"
+    result = probe(tmp_path, config(url=url, family=family), "ipaddr", "--family", str(family))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == answer + "\n"
 
 
 def test_family_6_with_an_ipv4_url_is_a_config_error(server, tmp_path):
