@@ -1,0 +1,81 @@
+// An RFC 2136 dynamic update client for the A/AAAA set of one name: reads
+// with a direct non-recursive query, changes it with one update message whose
+// prerequisites make it a compare-and-swap. TSIG-signed when a key is given.
+// Everything on the wire is built and parsed by libldns.
+#ifndef RFC2136_CLIENT_H
+#define RFC2136_CLIENT_H
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <autodnsfailover/plugin.hpp>
+
+#include "ldns_handles.h"
+#include "transport.h"
+#include "tsig.h"
+
+namespace rfc2136 {
+
+struct ClientOptions {
+    Endpoint server;
+    std::string zone;            // the zone the names live in: "example.test"
+    std::optional<TsigKey> key;  // none: unsigned messages
+    uint32_t default_ttl = 60;   // TTL of a set created from nothing
+    double timeout = 3.0;        // seconds per exchange
+    bool tcp = false;            // always TCP (else UDP, TCP when truncated or too large)
+};
+
+enum class Operation { kRead, kUpdate };
+
+class Client {
+   public:
+    // Throws adf::Error(ADF_BAD_CONFIG) when the zone is not a domain name.
+    explicit Client(ClientOptions options);
+
+    // The records of `fqdn` (A for family 4, AAAA for 6); empty when the name
+    // or the set does not exist. Throws adf::Error on anything else.
+    std::vector<adf::Record> read(const std::string &fqdn, int family);
+
+    // Adds `address` when the set is still `expected`; returns the TTL given
+    // to it: the set's own, or `ttl` (else the default) for a new set.
+    // adf::Error(ADF_CONFLICT) when the server finds the set changed.
+    uint32_t add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                 const std::string &address, uint32_t ttl);
+
+    // Removes `address` when the set is still `expected`, never the last one.
+    void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                const std::string &address);
+
+    // The failure that a response code (and the TSIG error field of the
+    // answer, 0 when none) means, in words naming the server, zone and key.
+    adf::Error answer_error(int rcode, uint16_t tsig_error, Operation operation,
+                            const std::string &fqdn) const;
+
+    const ClientOptions &options() const { return options_; }
+
+   private:
+    struct Answer {
+        PktPtr packet;
+        Bytes wire;
+    };
+
+    Answer exchange(const ldns_pkt *request, Operation operation, const std::string &fqdn);
+    void check_signature(ldns_pkt *answer, const Bytes &wire, const ldns_pkt *signed_request,
+                         Operation operation, const std::string &fqdn) const;
+    double resend_every(Operation operation) const;
+    void send_update(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                     RrListPtr prerequisites, RrListPtr updates);
+    RdfPtr name_in_zone(const std::string &fqdn) const;
+    uint16_t next_id();
+
+    ClientOptions options_;
+    RdfPtr zone_;
+    std::mt19937 random_;
+};
+
+}  // namespace rfc2136
+
+#endif  // RFC2136_CLIENT_H
