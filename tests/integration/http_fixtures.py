@@ -2,18 +2,19 @@
 ports, all stopped again: a Python http.server with a few fixed routes (over
 IPv4 or IPv6, plain or TLS), a socket that accepts and never answers, an
 nginx with two name-based virtual hosts, and self-signed certificates made
-with the openssl CLI."""
+with the openssl CLI (also used by the web-ip tests)."""
 import contextlib
 import http.server
+import ipaddress
 import shutil
 import socket
 import ssl
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 from conftest import free_port, wait_for_port
+from fixtures_common import stop_process
 
 SLOW_SECONDS = 5.0  # /slow answers after this, far beyond any test's timeout
 
@@ -138,12 +139,18 @@ def silent_server(host="127.0.0.1"):
 
 
 def self_signed_certificate(directory, name):
-    """A self-signed certificate for DNS name `name`: (cert_path, key_path)."""
+    """A self-signed certificate for `name`, a DNS name or an IP address:
+    (cert_path, key_path)."""
     directory = Path(directory)
     cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    try:
+        ipaddress.ip_address(name)
+        alt_name = f"IP:{name}"
+    except ValueError:
+        alt_name = f"DNS:{name}"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "2", "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+         "-nodes", "-days", "2", "-subj", f"/CN={name}", "-addext", f"subjectAltName={alt_name}",
          "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True, timeout=30)
     return cert, key
@@ -201,25 +208,4 @@ http {{
                                  (directory / "error.log").read_text())
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def ipv6_loopback_available():
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-def elapsed(function, *args, **kwargs):
-    """(result, seconds) of one call."""
-    start = time.monotonic()
-    result = function(*args, **kwargs)
-    return result, time.monotonic() - start
+        stop_process(process)

@@ -4,13 +4,12 @@ survives the check, arguments get the peer's address, and config errors name
 the key."""
 import os
 import signal
-import subprocess
-import time
 import uuid
 
 import pytest
 
-from conftest import base_config, probe
+from conftest import base_config, leftover_processes, probe
+from fixtures_common import elapsed
 
 
 def exec_config(command, **keys):
@@ -27,18 +26,13 @@ def unique_sleep_argument():
     return "0.0" + str(uuid.uuid4().int)[:15]
 
 
-def processes_with(marker):
-    found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
-    return [int(pid) for pid in found.stdout.split()]
-
-
 @pytest.fixture
 def marker():
     """A unique sleep argument; whatever still carries it afterwards is killed
     (by pid) so that a failing test leaves nothing behind either."""
     value = unique_sleep_argument()
     yield value
-    for pid in processes_with(f"sleep 1000 {value}"):
+    for pid in leftover_processes(f"sleep 1000 {value}"):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -70,24 +64,21 @@ def test_output_is_logged_at_debug_up_to_the_limit(tmp_path):
 
 def test_hang_past_the_timeout_is_dead_and_leaves_no_process(tmp_path, marker):
     command = ["sh", "-c", f"sleep 1000 {marker} & sleep 1000 {marker}"]
-    started = time.monotonic()
-    result = check(tmp_path, exec_config(command), timeout=0.5)
-    elapsed = time.monotonic() - started
+    result, seconds = elapsed(check, tmp_path, exec_config(command), timeout=0.5)
     assert result.returncode == 1
     assert "dead: timed out after 0.5 s" in result.stdout
-    assert elapsed < 3.0
-    assert processes_with(f"sleep 1000 {marker}") == []
+    assert seconds < 3.0
+    assert leftover_processes(f"sleep 1000 {marker}") == []
 
 
 def test_background_children_of_a_finished_program_are_killed(tmp_path, marker):
     # The program exits at once, leaving a sleep that holds its stdout open:
     # the check must neither wait for it nor let it live on.
     command = ["sh", "-c", f"sleep 1000 {marker} & exit 0"]
-    started = time.monotonic()
-    result = check(tmp_path, exec_config(command), timeout=5)
+    result, seconds = elapsed(check, tmp_path, exec_config(command), timeout=5)
     assert result.returncode == 0, result.stderr
-    assert time.monotonic() - started < 3.0
-    assert processes_with(f"sleep 1000 {marker}") == []
+    assert seconds < 3.0
+    assert leftover_processes(f"sleep 1000 {marker}") == []
 
 
 def test_crash_by_signal_is_dead_naming_the_signal(tmp_path):

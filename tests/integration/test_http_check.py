@@ -3,8 +3,9 @@ servers (Python http.server, nginx) on loopback."""
 import pytest
 
 from conftest import base_config, free_port, probe
-from http_fixtures import (elapsed, http_server, ipv6_loopback_available, nginx_vhosts,
-                           self_signed_certificate, silent_server, tls_server_context)
+from fixtures_common import elapsed, ipv6_loopback_available
+from http_fixtures import (http_server, nginx_vhosts, self_signed_certificate, silent_server,
+                           tls_server_context)
 
 V4 = "127.0.0.12"
 VHOST = "www.example.test"

@@ -9,13 +9,13 @@ afterwards: no packet leaves loopback or that namespace."""
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from conftest import BINARY, base_config, probe, write_config
+from fixtures_common import elapsed, in_netns, ip, ipv6_loopback_available, network_namespace
 
 SILENT_PEER = "192.0.2.2"        # behind a veth in the namespace: nobody answers
 BLACKHOLED_PEER = "198.51.100.1"  # blackhole route in the namespace
@@ -27,13 +27,6 @@ def icmp_config(**keys):
     return base_config(check={"plugin": "icmp-check", **keys})
 
 
-def ipv6_on_loopback():
-    try:
-        return "00000000000000000000000000000001" in Path("/proc/net/if_inet6").read_text()
-    except OSError:
-        return False
-
-
 def run_probe(tmp_path, config, address, timeout, prefix=()):
     """probe check, optionally through a command prefix (ip netns exec ...)."""
     cfg = write_config(Path(tmp_path) / f"icmp-{uuid.uuid4().hex}.json", config)
@@ -41,22 +34,11 @@ def run_probe(tmp_path, config, address, timeout, prefix=()):
                            "--timeout", str(timeout)], capture_output=True, text=True, timeout=30)
 
 
-def ip(*args):
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-
 @pytest.fixture
 def netns():
     """A network namespace of our own with lo up, a silent peer and blackhole
     routes; always deleted afterwards."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("network namespaces need root and iproute2")
-    name = f"adf-test-{uuid.uuid4().hex[:10]}"
-    try:
-        ip("netns", "add", name)
-    except subprocess.CalledProcessError as error:
-        pytest.skip(f"cannot create a network namespace: {error.stderr.strip()}")
-    try:
+    with network_namespace("adf-icmp") as name:
         ip("-n", name, "link", "set", "lo", "up")
         # Packets to SILENT_PEER go out of v0 to a made-up MAC and are dropped
         # at v1 (which has no address): sending works, nothing ever answers.
@@ -68,12 +50,6 @@ def netns():
            "nud", "permanent")
         ip("-n", name, "route", "add", "blackhole", f"{BLACKHOLED_PEER}/32")
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
-
-
-def in_netns(name, *command):
-    return ["ip", "netns", "exec", name, *command]
 
 
 def set_ping_group_range(name, value):
@@ -90,7 +66,7 @@ def test_echo_to_ipv4_loopback_is_alive(tmp_path):
 
 
 def test_echo_to_ipv6_loopback_is_alive(tmp_path):
-    if not ipv6_on_loopback():
+    if not ipv6_loopback_available():
         pytest.skip("the kernel has no IPv6 address ::1 on lo")
     result = probe(tmp_path, icmp_config(), "check", "::1", "--timeout", "2")
     assert result.returncode == 0, result.stderr
@@ -137,12 +113,11 @@ def test_bad_keys_are_config_errors_naming_the_key(tmp_path, keys, path):
 # --- dead ---------------------------------------------------------------------
 
 def test_silent_peer_is_dead_within_the_timeout(tmp_path, netns):
-    started = time.monotonic()
-    result = run_probe(tmp_path, icmp_config(), SILENT_PEER, 0.5, in_netns(netns))
-    elapsed = time.monotonic() - started
+    result, seconds = elapsed(run_probe, tmp_path, icmp_config(), SILENT_PEER, 0.5,
+                              in_netns(netns))
     assert result.returncode == 1, result.stderr
     assert f"dead: no echo reply from {SILENT_PEER} within 0.5 s" in result.stdout
-    assert elapsed < 2.0  # the check stops itself at 0.5 s; the rest is process start-up
+    assert seconds < 2.0  # the check stops itself at 0.5 s; the rest is process start-up
 
 
 def test_blackholed_peer_is_dead_with_the_send_error(tmp_path, netns):
@@ -154,7 +129,7 @@ def test_blackholed_peer_is_dead_with_the_send_error(tmp_path, netns):
 
 
 def test_blackholed_ipv6_peer_is_dead(tmp_path, netns):
-    if not ipv6_on_loopback():
+    if not ipv6_loopback_available():
         pytest.skip("the kernel has no IPv6")
     ip("-n", netns, "-6", "route", "add", "blackhole", f"{BLACKHOLED_PEER6}/128")
     result = run_probe(tmp_path, icmp_config(), BLACKHOLED_PEER6, 0.5, in_netns(netns))
@@ -200,7 +175,7 @@ def test_without_cap_net_raw_uses_a_datagram_socket_where_ping_group_range_allow
                        in_netns(netns, *DROP_CAP_NET_RAW))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "datagram socket" in result.stderr
-    if ipv6_on_loopback():
+    if ipv6_loopback_available():
         result = run_probe(tmp_path, icmp_config(), "::1", 2, in_netns(netns, *DROP_CAP_NET_RAW))
         assert result.returncode == 0, result.stdout + result.stderr
 

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from conftest import base_config, free_port, probe
+from fixtures_common import elapsed, ipv6_loopback_available
 
 TIMEOUT = "1"  # seconds per check: plenty on loopback, short enough for the slow cases
 
@@ -122,13 +123,11 @@ def test_dead_with_connection_refused_on_a_closed_port(tmp_path):
 
 def test_dead_within_the_timeout_when_the_banner_never_comes(tmp_path, tcp_server):
     server = tcp_server(host="127.0.0.13", handler=stay_silent)
-    started = time.monotonic()
-    result = run_check(tmp_path, "127.0.0.13", server.port, expect="SSH-2.0")
-    elapsed = time.monotonic() - started
+    result, seconds = elapsed(run_check, tmp_path, "127.0.0.13", server.port, expect="SSH-2.0")
     assert result.returncode == 1
     # The plugin's own reason, not the host killing it at the timeout.
     assert result.stdout.startswith("dead: no banner after "), result.stdout
-    assert elapsed < 10  # bounded by the 1 s timeout, with room for a loaded machine
+    assert seconds < 10  # bounded by the 1 s timeout, with room for a loaded machine
 
 
 def test_dead_when_the_connect_times_out(tmp_path):
@@ -161,25 +160,21 @@ def test_alive_when_the_banner_matches(tmp_path, tcp_server):
     assert result.stdout.strip() == "alive"
 
 
-def test_dead_when_the_banner_differs(tmp_path, tcp_server):
-    server = tcp_server(host="127.0.0.16", handler=greet_with(b"xyz\r\n"))
-    result = run_check(tmp_path, "127.0.0.16", server.port, expect="SSH-2.0")
+@pytest.mark.parametrize("address, handler, expect, reason", [
+    pytest.param("127.0.0.16", greet_with(b"xyz\r\n"), "SSH-2.0",
+                 'banner "xyz" does not start with "SSH-2.0"', id="banner-differs"),
+    pytest.param("127.0.0.19", greet_with(b'\x16\x03\x01"x'), "220 ",
+                 'banner "\\x16\\x03\\x01\\"x" does not start with "220 "',
+                 id="binary-banner-quoted-escaped"),
+    pytest.param("127.0.0.17", hang_up, "220 ", "connection closed before the banner",
+                 id="connection-closed-before-the-banner"),
+])
+def test_dead_naming_what_was_wrong_with_the_banner(tmp_path, tcp_server, address, handler,
+                                                    expect, reason):
+    server = tcp_server(host=address, handler=handler)
+    result = run_check(tmp_path, address, server.port, expect=expect)
     assert result.returncode == 1
-    assert result.stdout.strip() == 'dead: banner "xyz" does not start with "SSH-2.0"'
-
-
-def test_a_binary_banner_is_quoted_escaped(tmp_path, tcp_server):
-    server = tcp_server(host="127.0.0.19", handler=greet_with(b'\x16\x03\x01"x'))
-    result = run_check(tmp_path, "127.0.0.19", server.port, expect="220 ")
-    assert result.returncode == 1
-    assert result.stdout.strip() == 'dead: banner "\\x16\\x03\\x01\\"x" does not start with "220 "'
-
-
-def test_dead_when_the_connection_closes_before_the_banner(tmp_path, tcp_server):
-    server = tcp_server(host="127.0.0.17", handler=hang_up)
-    result = run_check(tmp_path, "127.0.0.17", server.port, expect="220 ")
-    assert result.returncode == 1
-    assert result.stdout.strip() == "dead: connection closed before the banner"
+    assert result.stdout.strip() == "dead: " + reason
 
 
 def test_send_then_expect_round_trip(tmp_path, tcp_server):
@@ -193,16 +188,7 @@ def test_send_then_expect_round_trip(tmp_path, tcp_server):
     assert result.stdout.strip() == 'dead: banner "-ERR unknown command" does not start with "+PONG"'
 
 
-def ipv6_loopback_works():
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not ipv6_loopback_works(), reason="no IPv6 loopback (::1) on this machine")
+@pytest.mark.skipif(not ipv6_loopback_available(), reason="no IPv6 loopback (::1) on this machine")
 def test_ipv6_alive_and_refused_on_loopback(tmp_path, tcp_server):
     server = tcp_server(host="::1", handler=greet_with(b"220 ready\r\n"))
     result = run_check(tmp_path, "::1", server.port, expect="220 ")

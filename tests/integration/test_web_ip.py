@@ -1,18 +1,19 @@
 """The web-ip plugin: `autodnsfailover probe ipaddr` against small HTTP(S)
 servers of the test's own on 127.0.0.21 and ::1."""
+import contextlib
 import socket
-import ssl
-import subprocess
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import base_config, probe
-from http_fixtures import ipv6_loopback_available
+from fixtures_common import elapsed, ipv6_loopback_available, no_proxy_environment  # noqa: F401
+from http_fixtures import self_signed_certificate, tls_server_context
 
 HOST = "127.0.0.21"
+
+pytestmark = pytest.mark.usefixtures("no_proxy_environment")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -43,8 +44,8 @@ class IpServer(ThreadingHTTPServer):
     """Answers every GET with `status` and `body`, after `delay` seconds."""
     daemon_threads = True
 
-    def __init__(self, host, family_v6=False, port=0):
-        self.address_family = socket.AF_INET6 if family_v6 else socket.AF_INET
+    def __init__(self, host, port=0):
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host, port), Handler)
         self.status, self.body, self.delay = 200, "192.0.2.44\n", 0
         self.requests = []
@@ -58,66 +59,43 @@ class IpServer(ThreadingHTTPServer):
         return f"{self.scheme}://{host}:{port}/"
 
 
-def serve(server):
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return thread
+@contextlib.contextmanager
+def running(server, tls_context=None):
+    """Serves `server` (over TLS with a context) until the block ends, then
+    releases a delayed answer, stops and closes it."""
+    if tls_context is not None:
+        server.socket = tls_context.wrap_socket(server.socket, server_side=True)
+        server.scheme = "https"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture
 def server():
-    s = IpServer(HOST)
-    serve(s)
-    try:
+    with running(IpServer(HOST)) as s:
         yield s
-    finally:
-        s.release.set()
-        s.shutdown()
-        s.server_close()
 
 
 @pytest.fixture
 def server_v6():
-    s = IpServer("::1", family_v6=True)
-    serve(s)
-    try:
+    with running(IpServer("::1")) as s:
         yield s
-    finally:
-        s.shutdown()
-        s.server_close()
 
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tls")
-    key, cert = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out",
-                    str(cert), "-days", "1", "-subj", f"/CN={HOST}", "-addext",
-                    f"subjectAltName=IP:{HOST}"], check=True, capture_output=True)
-    return cert, key
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"), HOST)
 
 
 @pytest.fixture
 def tls_server(certificate):
-    s = IpServer(HOST)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*map(str, certificate))
-    s.socket = context.wrap_socket(s.socket, server_side=True)
-    s.scheme = "https"
-    serve(s)
-    try:
+    with running(IpServer(HOST), tls_server_context(*certificate)) as s:
         yield s
-    finally:
-        s.shutdown()
-        s.server_close()
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
-                 "ALL_PROXY", "no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def config(**ipaddr):
@@ -201,12 +179,10 @@ def test_redirect_is_followed(server, tmp_path):
 
 def test_slow_server_fails_within_timeout(server, tmp_path):
     server.delay = 20
-    started = time.monotonic()
-    result = own(tmp_path, url=server.url, timeout=0.5)
-    elapsed = time.monotonic() - started
+    result, seconds = elapsed(own, tmp_path, url=server.url, timeout=0.5)
     assert result.returncode == 3
     assert "Timeout was reached" in result.stderr or "timed out" in result.stderr
-    assert elapsed < 1.5
+    assert seconds < 1.5
 
 
 def test_answer_of_other_family_than_configured_is_an_error(server, tmp_path):
@@ -246,7 +222,7 @@ def dual_stack_port():
     if not ipv6_loopback_available():
         pytest.skip("no IPv6 on loopback here")
     for _ in range(20):  # the port ::1 got may be taken on 127.0.0.1
-        v6 = IpServer("::1", family_v6=True)
+        v6 = IpServer("::1")
         try:
             v4 = IpServer("127.0.0.1", port=v6.server_address[1])
             break
@@ -255,14 +231,8 @@ def dual_stack_port():
     else:
         pytest.fail("found no port free on both 127.0.0.1 and ::1")
     v4.body, v6.body = "192.0.2.4", "2001:db8::6"
-    for s in (v4, v6):
-        serve(s)
-    try:
+    with running(v4), running(v6):
         yield v6.server_address[1]
-    finally:
-        for s in (v4, v6):
-            s.shutdown()
-            s.server_close()
 
 
 @pytest.mark.parametrize("family, answer", [(4, "192.0.2.4"), (6, "2001:db8::6")])
@@ -282,10 +252,8 @@ def test_family_6_with_an_ipv4_url_is_a_config_error(server, tmp_path):
 
 
 def test_proxy_from_environment_is_ignored_unless_use_proxy(server, tmp_path):
-    proxy = IpServer("127.0.0.22")
-    proxy.body = "192.0.2.99"
-    serve(proxy)
-    try:
+    with running(IpServer("127.0.0.22")) as proxy:
+        proxy.body = "192.0.2.99"
         env = {"http_proxy": proxy.url, "HTTP_PROXY": proxy.url, "no_proxy": "", "NO_PROXY": ""}
         direct = own(tmp_path, url=server.url, env=env)
         assert direct.returncode == 0, direct.stderr
@@ -294,9 +262,6 @@ def test_proxy_from_environment_is_ignored_unless_use_proxy(server, tmp_path):
         assert proxied.returncode == 0, proxied.stderr
         assert proxied.stdout == "192.0.2.99\n"
         assert [r["path"] for r in proxy.requests] == [server.url]  # absolute: a proxy request
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
 
 
 def test_tls_certificate_is_verified_by_default(tls_server, tmp_path):

@@ -4,7 +4,6 @@ import base64
 import json
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,12 +11,15 @@ from pathlib import Path
 import pytest
 
 from conftest import base_config, free_port, probe
+from fixtures_common import elapsed, no_proxy_environment, stop_process  # noqa: F401
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "zerigo_fake.py"
 USER = "ops@example.test"
 KEY = "k3y-that-must-never-be-logged"
 ZONE = "example.test"
 FQDN = "www.example.test"
+
+pytestmark = pytest.mark.usefixtures("no_proxy_environment")
 
 
 class Fake:
@@ -64,13 +66,6 @@ def a_host(data, hostname="www", host_type="A", ttl=60, notes=None):
             "notes": notes}
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
-                 "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def fake():
     port = free_port()
@@ -82,12 +77,7 @@ def fake():
         assert "listening" in ready, process.stderr.read()
         yield Fake(port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=5)
 
 
 def config(fake, **dns):
@@ -204,12 +194,11 @@ def test_api_key_from_environment(fake, tmp_path):
 
 def test_server_that_stops_answering_is_transient_within_request_timeout(fake, tmp_path):
     fake.control("fault", {"mode": "hang"})
-    started = time.monotonic()
-    result = probe(tmp_path, config(fake, request_timeout=1), "dns", "read", FQDN)
-    elapsed = time.monotonic() - started
+    result, seconds = elapsed(probe, tmp_path, config(fake, request_timeout=1), "dns", "read",
+                              FQDN)
     assert result.returncode == 3, result.stderr
     assert "Timeout was reached" in result.stderr or "timed out" in result.stderr
-    assert elapsed < 2.0
+    assert seconds < 2.0
 
 
 def test_server_error_is_transient_and_names_the_status(fake, tmp_path):
