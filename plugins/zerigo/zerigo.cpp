@@ -171,12 +171,9 @@ class Zerigo {
         const std::string hostname = hostname_of(fqdn);
         const std::string name = lower(without_trailing_dot(fqdn));
         const std::string path = "hosts.xml?fqdn=" + adf::http::escape(name);
-        const adf::http::Response response = call("GET", path, "");
-        if (response.status == 404) return {};
-        require_success(response, "GET", path);
-
         tinyxml2::XMLDocument doc;
-        const tinyxml2::XMLElement *root = parse(doc, response, "GET", path, "hosts");
+        const tinyxml2::XMLElement *root = get_xml(doc, path, "hosts");
+        if (root == nullptr) return {};
         std::vector<Entry> entries;
         for (auto *node = root->FirstChildElement("host"); node != nullptr;
              node = node->NextSiblingElement("host")) {
@@ -212,14 +209,12 @@ class Zerigo {
     const Zone &zone() {
         if (zone_info_) return *zone_info_;
         const std::string path = "zones/" + adf::http::escape(zone_) + ".xml";
-        const adf::http::Response response = call("GET", path, "");
-        if (response.status == 404)
+        tinyxml2::XMLDocument doc;
+        const tinyxml2::XMLElement *root = get_xml(doc, path, "zone");
+        if (root == nullptr)
             throw adf::Error(ADF_FAILED, "the zone \"" + zone_ +
                                              "\" (key \"zone\") does not exist in this Zerigo "
                                              "account: GET " + url(path) + " answered 404");
-        require_success(response, "GET", path);
-        tinyxml2::XMLDocument doc;
-        const tinyxml2::XMLElement *root = parse(doc, response, "GET", path, "zone");
         const auto id = child_integer(root, "id");
         if (!id)
             throw adf::Error(ADF_FAILED, "GET " + url(path) + ": the zone has no <id>");
@@ -298,16 +293,19 @@ class Zerigo {
         return out;
     }
 
-    const tinyxml2::XMLElement *parse(tinyxml2::XMLDocument &doc,
-                                      const adf::http::Response &response, const char *method,
-                                      const std::string &path, const char *root_name) const {
+    // GET `path` into `doc`; its <root_name> element, nullptr when Zerigo
+    // answers 404 (no such host or zone).
+    const tinyxml2::XMLElement *get_xml(tinyxml2::XMLDocument &doc, const std::string &path,
+                                        const char *root_name) {
+        const adf::http::Response response = call("GET", path, "");
+        if (response.status == 404) return nullptr;
+        require_success(response, "GET", path);
         const tinyxml2::XMLElement *root = nullptr;
         if (doc.Parse(response.body.data(), response.body.size()) == tinyxml2::XML_SUCCESS)
             root = doc.FirstChildElement(root_name);
         if (root == nullptr)
-            throw adf::Error(ADF_FAILED, std::string(method) + " " + url(path) +
-                                             ": expected XML with a <" + root_name +
-                                             "> element, got " +
+            throw adf::Error(ADF_FAILED, "GET " + url(path) + ": expected XML with a <" +
+                                             root_name + "> element, got " +
                                              adf::http::excerpt(response.body, 120));
         return root;
     }
