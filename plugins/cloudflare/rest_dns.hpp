@@ -41,12 +41,14 @@ inline std::string required_string(adf::Host &host, const char *path, const std:
         return "";
     }
     const std::string value = host.string(path, "");
-    if (value.empty() && !host.config_failed()) host.config_error(path, "must not be empty: " + what);
+    if (value.empty() && !host.config_failed())
+        host.config_error(path, "must not be empty: " + what);
     return value;
 }
 
 // An http(s) base URL without its trailing slash.
-inline std::string endpoint_setting(adf::Host &host, const char *path, const std::string &fallback) {
+inline std::string endpoint_setting(adf::Host &host, const char *path,
+                                    const std::string &fallback) {
     const std::string url = host.string(path, fallback);
     if (!adf::http::is_http_url(url))
         host.config_error(path, "expected an http:// or https:// URL, got \"" + url + "\"");

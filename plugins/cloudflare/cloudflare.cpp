@@ -1,0 +1,338 @@
+// cloudflare: A/AAAA records through the Cloudflare API v4 (JSON, bearer
+// token), one DNS record per address, the note in the record's comment.
+//
+// Cloudflare has no conditional write, so add and remove re-read the name's
+// records (every page) just before writing and refuse (ADF_CONFLICT) when
+// they differ from what the host expects. Throttling (429, after 1,200
+// requests in 5 minutes per user) and server errors are retried with
+// exponential backoff and jitter, honouring Retry-After, for at most
+// max_retry_time seconds per operation; then the operation is transient.
+#include <autodnsfailover/http.hpp>
+#include <autodnsfailover/plugin.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backoff.hpp"
+#include "rest_dns.hpp"
+
+namespace {
+
+using adf_backoff::Backoff;
+using adf_rest_dns::describe;
+using nlohmann::json;
+
+constexpr const char *kDefaultEndpoint = "https://api.cloudflare.com/client/v4";
+constexpr int kPerPage = 100;
+constexpr long kIdenticalRecordExists = 81058;  // error code of a duplicate create
+
+// One DNS record of Cloudflare, reduced to what the daemon manages.
+struct Entry {
+    std::string id;
+    std::string content;
+    std::string address;  // canonical form of content
+    uint32_t ttl = 0;     // 1 = automatic
+    std::string comment;
+};
+
+std::set<std::string> addresses_of(const std::vector<Entry> &entries) {
+    std::set<std::string> out;
+    for (const auto &entry : entries) out.insert(entry.address);
+    return out;
+}
+
+std::string attempts_text(unsigned attempts) {
+    return std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+}
+
+bool is_zone_id(const std::string &text) {
+    return text.size() == 32 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+bool has_error_code(const json &envelope, long code) {
+    if (!envelope.is_object() || !envelope.contains("errors") || !envelope["errors"].is_array())
+        return false;
+    for (const json &error : envelope["errors"])
+        if (error.is_object() && error.contains("code") && error["code"].is_number_integer() &&
+            error["code"].get<long>() == code)
+            return true;
+    return false;
+}
+
+// Cloudflare's errors[] as "[code] message; [code] message".
+std::string errors_of(const json &envelope) {
+    std::string out;
+    const auto errors = envelope.is_object() ? envelope.find("errors") : envelope.end();
+    if (errors != envelope.end() && errors->is_array()) {
+        for (const json &error : *errors) {
+            std::string code;
+            if (error.is_object() && error.contains("code") && error["code"].is_number_integer())
+                code = "[" + std::to_string(error["code"].get<long>()) + "] ";
+            out += (out.empty() ? "" : "; ") + code +
+                   adf::http::excerpt(adf_rest_dns::string_member(error, "message"), 200);
+        }
+    }
+    return out;
+}
+
+class Cloudflare {
+   public:
+    static constexpr uint32_t capabilities = ADF_DNS_NOTES;
+
+    explicit Cloudflare(adf::Host &host) : host_(host), random_(std::random_device{}()) {
+        endpoint_ = adf_rest_dns::endpoint_setting(host, "/endpoint", kDefaultEndpoint);
+        zone_id_ = adf_rest_dns::required_string(
+            host, "/zone_id", "the zone's ID (32 hexadecimal digits, on the zone's Overview page)");
+        if (!zone_id_.empty() && !is_zone_id(zone_id_))
+            host.config_error("/zone_id", "expected the zone's ID, 32 hexadecimal digits (on the "
+                                          "zone's Overview page), got \"" + zone_id_ + "\"");
+        api_token_ = adf_rest_dns::required_string(
+            host, "/api_token", "an API token with the Zone.DNS Edit permission for the zone");
+        const int64_t ttl = host.integer("/ttl", 60, 1, 86400);
+        if (ttl > 1 && ttl < 60)
+            host.config_error("/ttl", "expected 1 (automatic) or 60 to 86400 seconds, got " +
+                                          std::to_string(ttl));
+        ttl_ = static_cast<uint32_t>(ttl);
+        request_timeout_ = host.number("/request_timeout", 10.0, 0.1, 600.0);
+        max_retry_time_ = host.number("/max_retry_time", 20.0, 0.0, 3600.0);
+    }
+
+    void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
+        Backoff backoff(max_retry_time_, random_);
+        for (const Entry &entry : fetch(fqdn, family, backoff))
+            sink.emit(entry.address, entry.ttl, entry.comment);
+    }
+
+    void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+             const adf::Record &record) {
+        Backoff backoff(max_retry_time_, random_);
+        const std::vector<Entry> current = fetch(fqdn, family, backoff);
+        const std::set<std::string> addresses = addresses_of(current);
+        adf_rest_dns::require_unchanged(fqdn, family, expected, addresses);
+        if (addresses.count(record.address) != 0) {
+            host_.info(describe(fqdn, family, record.address) +
+                       " is already a record: nothing to add");
+            return;
+        }
+        // The host passes the set's TTL, or 0 for a first record.
+        const uint32_t ttl = record.ttl != 0 ? record.ttl : ttl_;
+        json body = {{"type", adf::record_type(family)},
+                     {"name", name_of(fqdn)},
+                     {"content", record.address},
+                     {"ttl", ttl},
+                     {"proxied", false}};
+        if (!record.note.empty()) body["comment"] = record.note;
+        const std::string what = "adding " + describe(fqdn, family, record.address);
+        const Answer answer = send("POST", records_path(), body.dump(), what, backoff);
+        // A retried POST whose first try was applied despite its 5xx: the
+        // record is there, which is what was asked.
+        if (answer.status == 400 && has_error_code(answer.envelope, kIdenticalRecordExists)) {
+            host_.info(describe(fqdn, family, record.address) +
+                       " exists already (an earlier attempt or someone else created it)");
+            return;
+        }
+        const json created = expect_success(answer, what);
+        host_.info("added " + describe(fqdn, family, record.address) + " with TTL " +
+                   std::to_string(ttl) +
+                   (record.note.empty() ? "" : ", comment \"" + record.note + "\"") + " (record " +
+                   adf_rest_dns::string_member(created.value("result", json()), "id") + ")");
+    }
+
+    void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                const std::string &address) {
+        Backoff backoff(max_retry_time_, random_);
+        const std::vector<Entry> current = fetch(fqdn, family, backoff);
+        const std::set<std::string> addresses = addresses_of(current);
+        adf_rest_dns::require_unchanged(fqdn, family, expected, addresses);
+        if (addresses.count(address) == 0) {
+            host_.info(describe(fqdn, family, address) + " is not a record: nothing to remove");
+            return;
+        }
+        adf_rest_dns::refuse_emptying(fqdn, family, address, addresses);
+        for (const Entry &entry : current)
+            if (entry.address == address)
+                delete_record(entry.id, describe(fqdn, family, address), backoff);
+    }
+
+   private:
+    std::string records_path() const {
+        return "/zones/" + adf::http::escape(zone_id_) + "/dns_records";
+    }
+
+    static std::string name_of(const std::string &fqdn) {
+        return adf_rest_dns::comparable_name(fqdn);
+    }
+
+    // Every record of the name and type, page after page.
+    std::vector<Entry> fetch(const std::string &fqdn, int family, Backoff &backoff) {
+        const std::string name = name_of(fqdn);
+        const std::string type = adf::record_type(family);
+        std::vector<Entry> entries;
+        std::set<std::string> ids;  // a record that moved to the next page is read once
+        long total_pages = 1;
+        for (long page = 1; page <= total_pages; ++page) {
+            const std::string path = records_path() + "?type=" + type +
+                                     "&name=" + adf::http::escape(name) +
+                                     "&per_page=" + std::to_string(kPerPage) +
+                                     "&page=" + std::to_string(page);
+            const json envelope = call("GET", path, std::nullopt,
+                                       "listing the " + type + " records of " + fqdn, backoff);
+            const auto result = envelope.find("result");
+            if (result == envelope.end() || !result->is_array())
+                throw adf::Error(ADF_FAILED, "GET " + endpoint_ + path +
+                                                 ": the answer has no \"result\" list");
+            for (const json &record : *result) {
+                // The filter is the server's: check what it returned.
+                if (adf_rest_dns::string_member(record, "type") != type ||
+                    adf_rest_dns::comparable_name(adf_rest_dns::string_member(record, "name")) !=
+                        name)
+                    continue;
+                Entry entry = entry_of(record, family, path);
+                if (ids.insert(entry.id).second) entries.push_back(std::move(entry));
+            }
+            if (result->empty()) break;
+            total_pages = total_pages_of(envelope);
+        }
+        return entries;
+    }
+
+    static long total_pages_of(const json &envelope) {
+        const auto info = envelope.find("result_info");
+        if (info == envelope.end() || !info->is_object()) return 1;
+        const auto pages = info->find("total_pages");
+        return pages != info->end() && pages->is_number_integer() ? pages->get<long>() : 1;
+    }
+
+    Entry entry_of(const json &record, int family, const std::string &path) const {
+        Entry entry;
+        entry.id = adf_rest_dns::string_member(record, "id");
+        entry.content = adf_rest_dns::string_member(record, "content");
+        if (entry.id.empty())
+            throw adf::Error(ADF_FAILED, "GET " + endpoint_ + path + ": a record without an id");
+        const auto address = adf::canonical_address(entry.content, family);
+        if (!address)
+            throw adf::Error(ADF_FAILED, "GET " + endpoint_ + path + ": record " + entry.id +
+                                             " has content \"" + entry.content +
+                                             "\", which is not an address of its type " +
+                                             adf::record_type(family));
+        entry.address = *address;
+        const auto ttl = record.find("ttl");
+        entry.ttl = ttl != record.end() && ttl->is_number_unsigned() ? ttl->get<uint32_t>() : 1;
+        entry.comment = adf_rest_dns::string_member(record, "comment");
+        return entry;
+    }
+
+    void delete_record(const std::string &id, const std::string &what, Backoff &backoff) {
+        const std::string path = records_path() + "/" + adf::http::escape(id);
+        const Answer answer = send("DELETE", path, std::nullopt, "removing " + what, backoff);
+        if (answer.status == 404) {
+            // Gone already: a retried DELETE whose first try was applied, or
+            // someone else's removal.
+            host_.info(what + " (record " + id + ") was already gone when deleting it");
+            return;
+        }
+        expect_success(answer, "removing " + what);
+        host_.info("removed " + what + " (record " + id + ")");
+    }
+
+    // An answer that was not retried away: status and parsed body.
+    struct Answer {
+        std::string request;  // "METHOD URL", for messages
+        long status = 0;
+        std::string body;
+        json envelope;  // discarded when the body is not JSON
+    };
+
+    json call(const char *method, const std::string &path, const std::optional<std::string> &body,
+              const std::string &what, Backoff &backoff) {
+        return expect_success(send(method, path, body, what, backoff), what);
+    }
+
+    // One API request, retried on 429 and 5xx within the backoff's budget.
+    Answer send(const char *method, const std::string &path,
+                const std::optional<std::string> &body, const std::string &what,
+                Backoff &backoff) {
+        const std::string request = std::string(method) + " " + endpoint_ + path;
+        for (bool first = true;; first = false) {
+            adf::http::Request r;
+            r.method = method;
+            r.url = endpoint_ + path;
+            r.headers = {"Authorization: Bearer " + api_token_, "Accept: application/json"};
+            if (body) r.headers.push_back("Content-Type: application/json");
+            r.body = body;
+            // A retry only gets what is left of the budget.
+            r.timeout = first ? request_timeout_
+                              : std::max(0.1, std::min(request_timeout_, backoff.remaining()));
+            const adf::http::Response response = client_.perform(r);
+            if (!response.answered()) throw response.failure(request + " (" + what + ")");
+            host_.debug(request + " -> HTTP " + std::to_string(response.status));
+            const long status = response.status;
+            if (status == 429 || status >= 500) {
+                wait_before_retry(response, request, backoff);
+                continue;
+            }
+            return {request, status, response.body,
+                    json::parse(response.body, nullptr, false)};
+        }
+    }
+
+    void wait_before_retry(const adf::http::Response &response, const std::string &request,
+                           Backoff &backoff) {
+        std::optional<double> retry_after;
+        if (const auto header = response.header("retry-after"))
+            retry_after = adf_backoff::retry_after_seconds(*header);
+        std::string reason = request + " answered HTTP " + std::to_string(response.status);
+        const json envelope = json::parse(response.body, nullptr, false);
+        const std::string errors = errors_of(envelope);
+        reason += errors.empty() ? "" : " (" + errors + ")";
+        if (retry_after) reason += ", retry-after " + adf_backoff::seconds_text(*retry_after);
+        const std::optional<double> delay = backoff.next_delay(retry_after);
+        if (!delay)
+            throw adf::Error(ADF_TRANSIENT,
+                             reason + "; gave up after " + attempts_text(backoff.retries() + 1) +
+                                 " in " + adf_backoff::seconds_text(backoff.elapsed()) +
+                                 " (max_retry_time " +
+                                 adf_backoff::seconds_text(backoff.budget()) + ")");
+        host_.warning(reason + "; retrying in " + adf_backoff::seconds_text(*delay));
+        Backoff::sleep(*delay);
+    }
+
+    // The envelope {success, errors, messages, result, result_info} of an
+    // answer; anything but success becomes an error quoting errors[].
+    static json expect_success(const Answer &answer, const std::string &what) {
+        const long status = answer.status;
+        const json &envelope = answer.envelope;
+        const bool success = envelope.is_object() && envelope.value("success", false) == true;
+        if (status >= 200 && status < 300 && success) return envelope;
+        std::string detail = errors_of(envelope);
+        if (detail.empty()) detail = adf::http::excerpt(answer.body, 200);
+        const std::string answered =
+            answer.request + " answered HTTP " + std::to_string(status) + ": " + detail;
+        if (status == 401 || status == 403)
+            throw adf::Error(ADF_FAILED,
+                             "Cloudflare API token rejected or lacks DNS edit permission for the "
+                             "zone (keys \"api_token\", \"zone_id\"): " + answered);
+        throw adf::Error(ADF_FAILED, "Cloudflare refused " + what + ": " + answered);
+    }
+
+    adf::Host &host_;
+    adf::http::Client client_;
+    std::mt19937 random_;  // backoff jitter
+    std::string endpoint_;
+    std::string zone_id_;
+    std::string api_token_;  // a secret: never logged, never part of a message
+    uint32_t ttl_ = 60;
+    double request_timeout_ = 10.0;
+    double max_retry_time_ = 20.0;
+};
+
+}  // namespace
+
+ADF_DNS_PLUGIN(Cloudflare, "cloudflare", "1.0.0",
+               "A/AAAA records through the Cloudflare API v4 (comments as notes; "
+               "read-compare-write, backoff on 429)");
