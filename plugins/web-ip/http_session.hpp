@@ -1,8 +1,9 @@
 // One libcurl easy handle kept for the life of a plugin instance (so that
 // connections are reused between rounds), and the one place that runs a
 // request and turns libcurl failures into adf::Error statuses.
-// Shared by the web-ip and zerigo plugins (zerigo adds this folder to its
-// include path); header-only so each plugin stays a self-contained .so.
+// Only web-ip uses it now: the SDK's adf::http::Client (http.hpp) has no way
+// to set CURLOPT_IPRESOLVE, which web-ip's "family" key needs for URLs whose
+// name resolves to both families. Once the SDK client can, this file goes.
 #pragma once
 
 #include <curl/curl.h>
