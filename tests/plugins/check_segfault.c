@@ -6,9 +6,10 @@ static int check_segfault(void *instance, const char *address, int family, doubl
     (void)address;
     (void)family;
     (void)timeout;
-    /* Read from volatile storage so the compiler cannot see the NULL and
-     * turn the store into a trap instruction (SIGILL) instead. */
-    int *volatile nowhere = NULL;
+    /* The pointer is read from volatile storage, so the compiler cannot see
+     * the NULL and turn the store into a trap (SIGILL); the target is
+     * volatile, so an optimised build cannot drop the store as dead. */
+    volatile int *volatile nowhere = NULL;
     *nowhere = 1;
     return ADF_OK;
 }
