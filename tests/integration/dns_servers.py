@@ -144,6 +144,36 @@ class DnsServer:
             assert result.returncode == 0, f"nsupdate failed:\n{script}\n{result.stderr}"
         return result
 
+    def journal_sets(self, name, rdtype="A", initial=()):
+        """BIND only: the values of name/type after each update the server
+        committed, replayed from its journal (named-journalprint), starting
+        from `initial`: every state the set went through, not just the ones
+        a poll happened to see. The first element is `initial`."""
+        assert self.kind == "bind", "journal_sets reads BIND's journal"
+        owner = name.rstrip(".").lower() + "."
+        states = [frozenset(initial)]
+        journals = list(self.directory.glob("*.jnl"))
+        if not journals:
+            return states
+        out = subprocess.run(["named-journalprint", str(journals[0])], capture_output=True,
+                             text=True, check=True, timeout=30).stdout
+        current = set(initial)
+        started = False
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) < 6:
+                continue
+            op, rr_name, rr_type, value = fields[0], fields[1].lower(), fields[4], fields[5]
+            if rr_type == "SOA" and op == "del":  # a transaction begins
+                if started:
+                    states.append(frozenset(current))
+                started = True
+            elif rr_name == owner and rr_type == rdtype:
+                (current.discard if op == "del" else current.add)(value)
+        if started:
+            states.append(frozenset(current))
+        return states
+
     def start(self, argv):
         self._log_file = open(self.log_path, "a")
         self.process = subprocess.Popen(argv, stdout=self._log_file, stderr=subprocess.STDOUT,
