@@ -1,15 +1,21 @@
 """Helpers shared by the plugin tests beyond what conftest.py offers: timing
-a call, IPv6 loopback detection, stopping a helper process, an environment
-without proxies, and network namespaces of the test's own."""
+a call, IPv6 loopback detection, stopping a helper process, a fake provider
+API run as a process, an environment without proxies, and network
+namespaces of the test's own."""
 import contextlib
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
+import urllib.request
 import uuid
 
 import pytest
+
+from conftest import free_port
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
                    "ALL_PROXY", "no_proxy", "NO_PROXY")
@@ -41,6 +47,41 @@ def stop_process(process, timeout=10):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+class FakeService:
+    """A fake provider API (a tests/fakes/*.py script) running as a process on
+    127.0.0.1 and a free port, started with `args` after its --port; ready
+    once it prints "listening". control() drives its /_control/ interface.
+    Use it as a context manager, or call stop()."""
+
+    def __init__(self, script, *args):
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, str(script), "--port", str(port), *map(str, args)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if "listening" not in self.process.stdout.readline():
+            self.stop()
+            raise AssertionError(f"{script} did not start: {self.process.stderr.read()}")
+
+    def control(self, command, payload=None):
+        """GET (without payload) or POST (JSON payload) /_control/COMMAND;
+        returns the decoded JSON answer."""
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(f"{self.base}/_control/{command}", data=data,
+                                         method="GET" if data is None else "POST")
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return json.loads(answer.read() or b"{}")
+
+    def stop(self):
+        stop_process(self.process, timeout=5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 @pytest.fixture

@@ -1,17 +1,14 @@
 """The zerigo dns plugin against tests/fakes/zerigo_fake.py (Zerigo DNS API
 1.1), driven through `autodnsfailover probe dns ...`."""
 import base64
-import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import base_config, free_port, probe
-from fixtures_common import elapsed, no_proxy_environment, stop_process  # noqa: F401
+from conftest import base_config, probe
+from fixtures_common import FakeService, elapsed, no_proxy_environment  # noqa: F401
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "zerigo_fake.py"
 USER = "ops@example.test"
@@ -22,19 +19,12 @@ FQDN = "www.example.test"
 pytestmark = pytest.mark.usefixtures("no_proxy_environment")
 
 
-class Fake:
-    """Control client of a running zerigo_fake.py."""
+class Fake(FakeService):
+    """A running zerigo_fake.py and its control client."""
 
-    def __init__(self, port):
-        self.base = f"http://127.0.0.1:{port}"
+    def __init__(self):
+        super().__init__(FAKE, "--user", USER, "--key", KEY, "--zone", ZONE)
         self.endpoint = f"{self.base}/api/1.1/"
-
-    def control(self, command, payload=None):
-        data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(f"{self.base}/_control/{command}", data=data,
-                                         method="GET" if data is None else "POST")
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return json.loads(answer.read() or b"{}")
 
     def seed(self, *hosts, generate=0):
         return self.control("seed", {"zone": ZONE, "hosts": list(hosts), "generate": generate})
@@ -68,16 +58,8 @@ def a_host(data, hostname="www", host_type="A", ttl=60, notes=None):
 
 @pytest.fixture
 def fake():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(FAKE), "--port", str(port), "--user", USER, "--key", KEY,
-         "--zone", ZONE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        ready = process.stdout.readline()
-        assert "listening" in ready, process.stderr.read()
-        yield Fake(port)
-    finally:
-        stop_process(process, timeout=5)
+    with Fake() as running_fake:
+        yield running_fake
 
 
 def config(fake, **dns):
