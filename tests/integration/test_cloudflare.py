@@ -4,7 +4,6 @@ records part of the Cloudflare API v4), driven through
 import json
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PLUGIN_DIR, REPO, base_config, free_port, probe, run
+from fixtures_common import elapsed, no_proxy_environment, stop_process  # noqa: F401
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "cloudflare_fake.py"
 TOKEN = "cf-token-that-must-never-be-logged"
@@ -19,6 +19,8 @@ READ_ONLY_TOKEN = "cf-read-only-token"
 ZONE_ID = "023e105f4ecef8ad9ca31a8372d0c353"
 ZONE = "example.test"
 FQDN = "www.example.test"
+
+pytestmark = pytest.mark.usefixtures("no_proxy_environment")
 
 
 class Fake:
@@ -68,13 +70,6 @@ def a_record(content, name=FQDN, rtype="A", ttl=60, comment=None):
     return {"type": rtype, "name": name, "content": content, "ttl": ttl, "comment": comment}
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
-                 "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def fake():
     port = free_port()
@@ -87,12 +82,7 @@ def fake():
         assert "listening" in ready, process.stderr.read()
         yield Fake(port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=5)
 
 
 def config(fake, **dns):
@@ -266,21 +256,18 @@ def test_delete_retried_after_a_lost_answer_is_not_an_error(fake, tmp_path):
 
 def test_endless_throttling_is_transient_within_max_retry_time(fake, tmp_path):
     fake.control("throttle", {"count": -1})
-    started = time.monotonic()
-    result = probe(tmp_path, config(fake, max_retry_time=2), "dns", "read", FQDN)
-    elapsed = time.monotonic() - started
+    result, seconds = elapsed(probe, tmp_path, config(fake, max_retry_time=2), "dns", "read", FQDN)
     assert result.returncode == 3, result.stderr
-    assert elapsed < 2 + 1
+    assert seconds < 2 + 1
     assert "gave up after" in result.stderr and "max_retry_time 2.0 s" in result.stderr
     assert len(api_requests(fake)) >= 2
 
 
 def test_retry_after_beyond_max_retry_time_gives_up_at_once(fake, tmp_path):
     fake.control("throttle", {"count": -1, "retry_after": "300"})
-    started = time.monotonic()
-    result = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    result, seconds = elapsed(probe, tmp_path, config(fake), "dns", "read", FQDN)
     assert result.returncode == 3, result.stderr
-    assert time.monotonic() - started < 2
+    assert seconds < 2
     assert "retry-after 300 s" in result.stderr
     assert len(api_requests(fake)) == 1
 

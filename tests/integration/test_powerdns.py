@@ -7,20 +7,17 @@ import shutil
 import pytest
 
 from conftest import PLUGIN_DIR, REPO, base_config, free_port, probe, run
+from fixtures_common import no_proxy_environment  # noqa: F401
 from pdns_server import API_KEY, PdnsServer, RecordingProxy
 
 ZONE = "example.test"
 FQDN = "www.example.test"
 
-pytestmark = pytest.mark.skipif(shutil.which("pdns_server") is None or shutil.which("dig") is None,
-                                reason="needs pdns-server, pdns-backend-sqlite3 and dig")
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
-                 "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+pytestmark = [
+    pytest.mark.usefixtures("no_proxy_environment"),
+    pytest.mark.skipif(shutil.which("pdns_server") is None or shutil.which("dig") is None,
+                       reason="needs pdns-server, pdns-backend-sqlite3 and dig"),
+]
 
 
 @pytest.fixture(scope="module")
