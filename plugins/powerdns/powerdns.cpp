@@ -59,7 +59,8 @@ struct RRset {
         const json *chosen = nullptr;
         for (const json &comment : comments) {
             if (adf_rest_dns::string_member(comment, "account") != kCommentAccount) continue;
-            if (chosen == nullptr || modified_at(comment) >= modified_at(*chosen)) chosen = &comment;
+            if (chosen == nullptr || modified_at(comment) >= modified_at(*chosen))
+                chosen = &comment;
         }
         return adf_rest_dns::string_member(chosen ? *chosen : comments.front(), "content");
     }
@@ -268,7 +269,8 @@ class PowerDns {
         if (status >= 200 && status < 300) return;
         const std::string answered = request + " answered HTTP " + std::to_string(status);
         if (status == 401)
-            throw adf::Error(ADF_FAILED, "PowerDNS API key rejected (key \"api_key\"): " + answered);
+            throw adf::Error(ADF_FAILED,
+                             "PowerDNS API key rejected (key \"api_key\"): " + answered);
         if (status == 404)
             throw adf::Error(ADF_FAILED, "zone \"" + zone_ + ".\" not found on PowerDNS server \"" +
                                              server_id_ + "\" (keys \"zone\", \"server_id\"): " +
