@@ -277,6 +277,45 @@ Safety read_safety(Validator &v, const json &value) {
     return safety;
 }
 
+ReadFrom read_read_from(Validator &v, const json &value) {
+    ReadFrom read_from;
+    if (!value.is_object()) {
+        v.expected("read_from", "an object {\"servers\": [...], ...}", value);
+        return read_from;
+    }
+    v.unknown_keys(value, "read_from", {"servers", "timeout", "tcp"});
+    if (auto it = value.find("servers"); it == value.end()) {
+        v.fail("read_from.servers", "missing (a list of authoritative servers is required)");
+    } else if (!it->is_array() || it->empty()) {
+        v.expected("read_from.servers", "a non-empty list of servers", *it);
+    } else {
+        for (size_t i = 0; i < it->size(); ++i) {
+            const std::string path = index_path("read_from.servers", i);
+            const json &item = (*it)[i];
+            std::string why;
+            auto server = item.is_string() ? dnsread::parse_server(item.get<std::string>(), &why)
+                                           : std::nullopt;
+            auto &list = read_from.servers;
+            if (!item.is_string())
+                v.expected(path, "a server \"ADDRESS\" or \"ADDRESS:PORT\"", item);
+            else if (!server)
+                v.fail(path, fmt::format("{}: {} (write 192.0.2.1, 192.0.2.1:5353 or "
+                                         "[2001:db8::1]:5353)", shown(item), why));
+            else if (std::find(list.begin(), list.end(), *server) != list.end())
+                v.fail(path, fmt::format("duplicate server {}", server->text()));
+            else
+                list.push_back(*server);
+        }
+    }
+    if (auto it = value.find("timeout"); it != value.end())
+        if (auto x = v.number(*it, "read_from.timeout", 0.01, 60)) read_from.timeout = *x;
+    if (auto it = value.find("tcp"); it != value.end()) {
+        if (it->is_boolean()) read_from.tcp = it->get<bool>();
+        else v.expected("read_from.tcp", "true or false", *it);
+    }
+    return read_from;
+}
+
 // Calls `on_variable(name)` for every "{name}" in `tmpl` and
 // `on_text(text)` for the text between them; an unclosed '{' is text.
 template <typename OnText, typename OnVariable>
@@ -383,7 +422,7 @@ Config read_config(Validator &v, const json &root, const std::string &source) {
         return config;
     }
     v.unknown_keys(root, "", {"fqdn", "plugin_dirs", "ipaddr", "dns", "check", "timer", "safety",
-                              "note", "max_parallel_checks", "families", "logging"});
+                              "note", "max_parallel_checks", "families", "logging", "read_from"});
 
     if (auto it = root.find("fqdn"); it != root.end())
         config.fqdns = read_fqdns(v, *it);
@@ -413,6 +452,8 @@ Config read_config(Validator &v, const json &root, const std::string &source) {
     if (auto it = root.find("families"); it != root.end())
         config.families = read_families(v, *it, config.families);
     if (auto it = root.find("logging"); it != root.end()) config.logging = read_logging(v, *it);
+    if (auto it = root.find("read_from"); it != root.end())
+        config.read_from = read_read_from(v, *it);
     return config;
 }
 

@@ -6,10 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "dnsread/server.h"
 #include "logging/log.h"
 
 namespace adf::config {
@@ -36,6 +38,15 @@ struct Safety {
     double self_check_failure_delay = 60;  // seconds before exiting after a failed self-check
 };
 
+// "read_from": each round's first read is a plain DNS query to these
+// authoritative servers instead of a call to the dns plugin (writes, and the
+// reads they are conditional on, still go through the plugin).
+struct ReadFrom {
+    std::vector<dnsread::Server> servers;  // asked in order; at least one
+    double timeout = 2;                    // seconds per query
+    bool tcp = false;                      // TCP only; else UDP, then TCP when truncated
+};
+
 struct Config {
     std::string source;                 // the file it was read from ("" for text)
     std::vector<std::string> fqdns;     // lower case, no trailing dot, at least one
@@ -49,6 +60,7 @@ struct Config {
     int max_parallel_checks = 32;       // concurrent check children
     std::vector<int> families = {4, 6}; // which of A (4) and AAAA (6) to manage
     log::Options logging;
+    std::optional<ReadFrom> read_from;  // absent: every read goes through the dns plugin
 };
 
 // Parses and validates config text. `source` names it in errors.

@@ -407,3 +407,59 @@ TEST_CASE("config: load_file") {
     CHECK_THROWS_WITH_AS(adf::config::load_file("/tmp"), "/tmp: cannot read: Is a directory",
                          ConfigError);
 }
+
+TEST_CASE("config: read_from is absent by default and read with its defaults") {
+    CHECK_FALSE(parse_json(minimal()).read_from);
+    Config c = parse_json(with(minimal(), "read_from",
+                               {{"servers", {"127.0.0.1:53053", "[::1]:5353", "192.0.2.1"}}}));
+    REQUIRE(c.read_from);
+    REQUIRE(c.read_from->servers.size() == 3);
+    CHECK(c.read_from->servers[0].text() == "127.0.0.1:53053");
+    CHECK(c.read_from->servers[1].text() == "[::1]:5353");
+    CHECK(c.read_from->servers[2].text() == "192.0.2.1:53");
+    CHECK(c.read_from->timeout == 2);
+    CHECK_FALSE(c.read_from->tcp);
+    c = parse_json(with(minimal(), "read_from",
+                        {{"servers", {"2001:db8::53"}}, {"timeout", 0.5}, {"tcp", true}}));
+    CHECK(c.read_from->servers[0].text() == "[2001:db8::53]:53");
+    CHECK(c.read_from->timeout == 0.5);
+    CHECK(c.read_from->tcp);
+}
+
+TEST_CASE("config: read_from errors name the JSON path") {
+    auto error_with = [](json read_from) {
+        return error_of(with(minimal(), "read_from", std::move(read_from)));
+    };
+    CHECK(error_with("127.0.0.1") ==
+          "x.json: read_from: expected an object {\"servers\": [...], ...}, got \"127.0.0.1\"");
+    CHECK(error_with(json::object()) ==
+          "x.json: read_from.servers: missing (a list of authoritative servers is required)");
+    CHECK(error_with({{"servers", json::array()}}) ==
+          "x.json: read_from.servers: expected a non-empty list of servers, got []");
+    CHECK(error_with({{"servers", "127.0.0.1"}}) ==
+          "x.json: read_from.servers: expected a non-empty list of servers, got \"127.0.0.1\"");
+    CHECK(error_with({{"servers", {"127.0.0.1", 53}}}) ==
+          "x.json: read_from.servers[1]: expected a server \"ADDRESS\" or \"ADDRESS:PORT\", "
+          "got 53");
+    CHECK(error_with({{"servers", {"127.0.0.1", "ns1.example.test"}}}) ==
+          "x.json: read_from.servers[1]: \"ns1.example.test\": not an IP address (host names are "
+          "not resolved) (write 192.0.2.1, 192.0.2.1:5353 or [2001:db8::1]:5353)");
+    CHECK(error_with({{"servers", {"127.0.0.1:99999"}}}) ==
+          "x.json: read_from.servers[0]: \"127.0.0.1:99999\": port \"99999\" is not a number "
+          "from 1 to 65535 (write 192.0.2.1, 192.0.2.1:5353 or [2001:db8::1]:5353)");
+    CHECK(error_with({{"servers", {"127.0.0.1", "127.0.0.1:53"}}}) ==
+          "x.json: read_from.servers[1]: duplicate server 127.0.0.1:53");
+    CHECK(error_with({{"servers", {"127.0.0.1"}}, {"timeout", 0}}) ==
+          "x.json: read_from.timeout: expected a number from 0.01 to 60, got 0");
+    CHECK(error_with({{"servers", {"127.0.0.1"}}, {"tcp", "yes"}}) ==
+          "x.json: read_from.tcp: expected true or false, got \"yes\"");
+    CHECK(error_with({{"servers", {"127.0.0.1"}}, {"server", "x"}}) ==
+          "x.json: read_from.server: unknown key");
+    // Every error at once, like the rest of the file.
+    CHECK(error_with({{"servers", {"x", "y"}}, {"timeout", -1}}) ==
+          "x.json: read_from.servers[0]: \"x\": not an IP address (host names are not resolved) "
+          "(write 192.0.2.1, 192.0.2.1:5353 or [2001:db8::1]:5353)\n"
+          "x.json: read_from.servers[1]: \"y\": not an IP address (host names are not resolved) "
+          "(write 192.0.2.1, 192.0.2.1:5353 or [2001:db8::1]:5353)\n"
+          "x.json: read_from.timeout: expected a number from 0.01 to 60, got -1");
+}

@@ -1,0 +1,33 @@
+// One DNS exchange with one server over UDP or TCP, bounded by a timeout.
+// Only bytes travel here: the messages themselves are built and parsed with
+// libldns by the caller.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dnsread/server.h"
+
+namespace adf::dnsread {
+
+struct Exchange {
+    std::vector<uint8_t> answer;
+    std::string error;  // empty when an answer arrived: why there is none
+    bool ok() const { return error.empty(); }
+};
+
+// Tells the answer to our query from stray datagrams (another query ID).
+using AnswerMatcher = std::function<bool(const std::vector<uint8_t> &)>;
+
+// Sends `query` in one datagram and waits up to `timeout` seconds for a
+// datagram `is_answer` accepts; others are ignored.
+Exchange exchange_udp(const Server &server, const std::vector<uint8_t> &query,
+                      const AnswerMatcher &is_answer, double timeout);
+
+// Connects, sends `query` with its length prefix and reads one answer, all
+// within `timeout` seconds.
+Exchange exchange_tcp(const Server &server, const std::vector<uint8_t> &query, double timeout);
+
+}  // namespace adf::dnsread
