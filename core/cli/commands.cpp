@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "dnsread/direct_reader.h"
 #include "plugin/kinds.h"
 #include "util/exit_codes.h"
 
@@ -26,6 +27,7 @@ int check_config(const std::string &config_path) {
                    config_path, fmt::join(config.fqdns, ", "), plugins.dns->name(),
                    plugins.ipaddr->name(), plugins.check->name(), plugins.timer->name(),
                    plugins.timer->check_timeout(), plugins.timer->attempts());
+        if (config.read_from) fmt::print("  read_from: {}\n", dnsread::describe(*config.read_from));
         return kExitOk;
     } catch (const std::exception &e) {
         print_error(e.what());

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "config/config.h"
+#include "dnsread/direct_reader.h"
 #include "isolation/check_runner.h"
 #include "logging/log.h"
 #include "loop/safety.h"
@@ -196,20 +197,39 @@ class Daemon {
     }
 
     std::optional<std::vector<ReadRecord>> read(const std::string &fqdn, int family) {
-        auto result = dns().read(fqdn, family);
+        return records_or_log(dns().read(fqdn, family), fqdn, family, dns().name());
+    }
+
+    // The read a round starts from. With read_from set it is a plain DNS
+    // query to the zone's authoritative servers, so a steady pool spends no
+    // backend API calls (Route 53 limits them per account). An answer that
+    // lags behind a write (this daemon's or another's) is harmless: the
+    // conditional write it leads to conflicts, and the set is read again from
+    // the backend (add_self() at once, else the next round). The reads right
+    // before a removal and in restore_self_after_race() stay on the backend,
+    // which the conditional writes are checked against.
+    std::optional<std::vector<ReadRecord>> read_for_round(const std::string &fqdn, int family) {
+        if (!cfg().read_from) return read(fqdn, family);
+        return records_or_log(dnsread::DirectReader(*cfg().read_from).read(fqdn, family), fqdn,
+                              family, "");
+    }
+
+    std::optional<std::vector<ReadRecord>> records_or_log(plugin::DnsBackend::Read result,
+                                                          const std::string &fqdn, int family,
+                                                          const std::string &plugin_name) {
         if (!result.ok()) {
             log::error(fmt::format("cannot read the {} records: {} (nothing is changed; retrying "
                                    "next round)", record_type(family),
                                    plugin::status_name(result.status)),
-                       {fqdn, "", dns().name(), result.error});
+                       {fqdn, "", plugin_name, result.error});
             return std::nullopt;
         }
-        return result.records;
+        return std::move(result.records);
     }
 
     // Makes one record set right: self present, dead peers out.
     Step reconcile(const std::string &fqdn, int family, const Address &self) {
-        auto records = read(fqdn, family);
+        auto records = read_for_round(fqdn, family);
         if (!records) return Step::Ok;
         if (!contains(*records, self) && !add_self(fqdn, family, self, *records)) return Step::Ok;
         std::vector<Address> peers;
