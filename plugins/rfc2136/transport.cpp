@@ -66,8 +66,10 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
 }
 
 std::string refused_text(const Endpoint &server, const char *protocol) {
-    return server.text + " refused the " + protocol +
-           " connection: no DNS server listens there (check server and port)";
+    return server.text + (std::string(protocol) == "UDP"
+                              ? " refused the UDP query (ICMP port unreachable)"
+                              : " refused the TCP connection") +
+           ": no DNS server listens there (check server and port)";
 }
 
 void connect_tcp(const Socket &socket, const Endpoint &server, Clock::time_point start,

@@ -1,6 +1,6 @@
 """Real authoritative DNS servers for the integration tests: BIND 9 (`named`)
-and Knot DNS (`knotd`) on 127.0.0.1 and a free high port, each in a
-directory of its own, serving one zone that takes RFC 2136 dynamic updates
+and Knot DNS (`knotd`) on 127.0.0.1 (or `address`, e.g. "::1") and a free
+high port, each in a directory of its own, serving one zone that takes RFC 2136 dynamic updates
 (signed with a TSIG key, or by client address). Always stopped on exit.
 
     from dns_servers import bind_server, knot_server
@@ -15,7 +15,7 @@ directory of its own, serving one zone that takes RFC 2136 dynamic updates
 NS and ns1 A 127.0.0.1). `key`: True (a new hmac-sha256 key "ddns-key"), a
 key name (a new hmac-sha256 key of that name), a TsigKey, or None (no key).
 `allow_update`: "key" (updates signed with the key; the default), "address"
-(unsigned updates from 127.0.0.0/8) or "none" (no updates at all)."""
+(unsigned updates from loopback) or "none" (no updates at all)."""
 import contextlib
 import dataclasses
 import re
@@ -80,9 +80,9 @@ class DnsServer:
     """One running server. Attributes: kind ("bind" or "knot"), address,
     port, zone, key (TsigKey or None), directory, log_path."""
 
-    def __init__(self, kind, directory, zone, key):
+    def __init__(self, kind, directory, zone, key, address="127.0.0.1"):
         self.kind = kind
-        self.address = "127.0.0.1"
+        self.address = address
         self.port = None
         self.zone = zone
         self.key = key
@@ -203,7 +203,7 @@ class DnsServer:
         returns the command. Tried with up to three ports, since a port found
         free can be taken by someone else before the server binds it."""
         for _ in range(3):
-            self.port = free_port()
+            self.port = free_port(self.address)
             self.start(prepare())
             if self.wait_ready():
                 return
@@ -230,12 +230,16 @@ def _bind_conf(server, zone_file, allow_update):
         assert server.key, "allow_update='key' needs a key"
         update = f'allow-update {{ key "{server.key.name}"; }};'
     elif allow_update == "address":
-        update = "allow-update { 127.0.0.0/8; };"
+        update = "allow-update { 127.0.0.0/8; ::1; };"
     else:
         update = "allow-update { none; };"
+    if ":" in server.address:
+        listen = f"listen-on {{ none; }}; listen-on-v6 port {server.port} {{ {server.address}; }};"
+    else:
+        listen = f"listen-on port {server.port} {{ {server.address}; }}; listen-on-v6 {{ none; }};"
     return f"""{key_include}
 options {{ directory "{d}"; pid-file "{d}/named.pid";
-  listen-on port {server.port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
+  {listen}
   recursion no; allow-query {{ any; }}; dnssec-validation no; notify no;
   session-keyfile "{d}/session.key"; managed-keys-directory "{d}"; }};
 controls {{ }};
@@ -244,13 +248,14 @@ zone "{server.zone}" {{ type primary; file "{zone_file}"; {update} }};
 
 
 @contextlib.contextmanager
-def bind_server(tmp_path, zone="example.test", records=(), key=True, allow_update="key"):
+def bind_server(tmp_path, zone="example.test", records=(), key=True, allow_update="key",
+                address="127.0.0.1"):
     """BIND 9 serving `zone` (see the module doc); yields a DnsServer."""
     if not shutil.which("named"):
         pytest.skip("named (bind9) is not installed")
     key = _resolve_key(key, generate_key)
     directory = Path(tempfile.mkdtemp(prefix="bind-", dir=tmp_path))
-    server = DnsServer("bind", directory, zone, key)
+    server = DnsServer("bind", directory, zone, key, address)
 
     def prepare():
         zone_file = directory / f"{zone}.db"
@@ -288,14 +293,14 @@ def _knot_conf(server, run_dir, zone_file, allow_update):
     elif allow_update == "address":
         acl_section = """acl:
   - id: update
-    address: 127.0.0.0/8
+    address: [127.0.0.0/8, ::1]
     action: update
 """
     if acl_section:
         zone_acl = "    acl: update\n"
     return f"""server:
     rundir: "{run_dir}"
-    listen: 127.0.0.1@{server.port}
+    listen: {server.address}@{server.port}
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
@@ -319,7 +324,8 @@ zone:
 
 
 @contextlib.contextmanager
-def knot_server(tmp_path, zone="example.test", records=(), key=True, allow_update="key"):
+def knot_server(tmp_path, zone="example.test", records=(), key=True, allow_update="key",
+                address="127.0.0.1"):
     """Knot DNS serving `zone` (see the module doc); yields a DnsServer."""
     if not shutil.which("knotd"):
         pytest.skip("knotd is not installed")
@@ -328,7 +334,7 @@ def knot_server(tmp_path, zone="example.test", records=(), key=True, allow_updat
     # The control socket's path must fit in sun_path (108 bytes): keep the
     # run directory short, whatever tmp_path is.
     run_dir = Path(tempfile.mkdtemp(prefix="adf-knot-"))
-    server = DnsServer("knot", directory, zone, key)
+    server = DnsServer("knot", directory, zone, key, address)
 
     def prepare():
         zone_file = directory / f"{zone}.zone"
@@ -349,6 +355,7 @@ def knot_server(tmp_path, zone="example.test", records=(), key=True, allow_updat
 SERVERS = {"bind": bind_server, "knot": knot_server}
 
 
-def dns_server(kind, tmp_path, zone="example.test", records=(), key=True, allow_update="key"):
+def dns_server(kind, tmp_path, zone="example.test", records=(), key=True, allow_update="key",
+               address="127.0.0.1"):
     """bind_server or knot_server by name ("bind", "knot")."""
-    return SERVERS[kind](tmp_path, zone, records, key, allow_update)
+    return SERVERS[kind](tmp_path, zone, records, key, allow_update, address)

@@ -258,12 +258,28 @@ def test_tcp_mode_uses_tcp_and_times_out_alike(tmp_path, adf_binary, silent_tcp)
 
 def test_nothing_listening_is_transient_exit_3_at_once(tmp_path, adf_binary):
     port = free_port()
-    for keys, transport in (({}, "UDP"), ({"tcp": True}, "TCP")):
+    for keys, refusal in (({}, "refused the UDP query"),
+                          ({"tcp": True}, "refused the TCP connection")):
         start = time.monotonic()
         result = probe(tmp_path, silent_config(port, **keys), "dns", "read", FQDN)
         assert result.returncode == 3, result.stderr
-        assert f"refused the {transport} connection" in result.stderr
+        assert f"127.0.0.1:{port} {refusal}" in result.stderr
+        assert "no DNS server listens there" in result.stderr
         assert time.monotonic() - start < 1.0
+
+
+@pytest.mark.parametrize("kind", BOTH)
+def test_server_on_an_ipv6_address(tmp_path, adf_binary, kind):
+    with dns_server(kind, tmp_path, records=POOL, address="::1") as server:
+        config = rfc2136_config(server)
+        assert config["dns"]["server"] == "::1"
+        result = probe(tmp_path, config, "dns", "add", FQDN, "192.0.2.3")
+        assert result.returncode == 0, result.stderr
+        assert f"at [::1]:{server.port}" in result.stderr
+        result = probe(tmp_path, rfc2136_config(server, tcp=True), "dns", "remove", FQDN,
+                       "192.0.2.1")
+        assert result.returncode == 0, result.stderr
+        assert server.dig(FQDN) == {"192.0.2.2", "192.0.2.3"}
 
 
 @pytest.mark.parametrize("kind", BOTH)

@@ -86,19 +86,23 @@ TEST_CASE("key problems name the part of the key that is wrong") {
     CHECK(problem->part == TsigKeyProblem::kName);
 }
 
-TEST_CASE("every TSIG algorithm name either signs or is refused as unknown to libldns") {
+TEST_CASE("the algorithms libldns signs with pass; hmac-sha224 and hmac-sha384 are refused") {
     const std::string secret = rfc2136_test::random_secret();
-    for (const char *algorithm :
-         {"hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"}) {
+    for (const char *algorithm : {"hmac-sha256", "hmac-sha512", "hmac-sha1", "hmac-md5"}) {
+        CAPTURE(algorithm);
+        const TsigKey key{"ddns-key", algorithm, secret};
+        CHECK_FALSE(rfc2136::tsig_key_problem(key));
+        const PktPtr query = query_for("www.example.test");
+        rfc2136::tsig_sign(query.get(), key);
+        CHECK(rfc2136::tsig_request_mac(query.get()) != nullptr);
+    }
+    for (const char *algorithm : {"hmac-sha224", "hmac-sha384"}) {
         CAPTURE(algorithm);
         const auto problem = rfc2136::tsig_key_problem({"ddns-key", algorithm, secret});
-        if (problem) {
-            CHECK(problem->part == TsigKeyProblem::kAlgorithm);
-            CHECK(problem->message.find("cannot sign with") != std::string::npos);
-        }
+        REQUIRE(problem);
+        CHECK(problem->part == TsigKeyProblem::kAlgorithm);
+        CHECK(problem->message.find("cannot sign with") != std::string::npos);
     }
-    for (const char *required : {"hmac-sha256", "hmac-sha512", "hmac-sha1", "hmac-md5"})
-        CHECK_FALSE(rfc2136::tsig_key_problem({"ddns-key", required, secret}));
 }
 
 TEST_CASE("an answer verifies only when signed with our key over our request's MAC") {
