@@ -5,17 +5,15 @@
 // address.
 #include <curl/curl.h>
 
+#include <autodnsfailover/http.hpp>
 #include <autodnsfailover/plugin.hpp>
 
 #include <optional>
 #include <string>
 
-#include "http_session.hpp"
-
 namespace {
 
 constexpr std::size_t kMaxBody = 1024;  // an address is a few dozen bytes
-constexpr std::size_t kExcerpt = 60;    // bytes of a bad body quoted in errors
 
 const char *family_name(int family) { return family == ADF_FAMILY_IPV6 ? "IPv6" : "IPv4"; }
 
@@ -102,7 +100,7 @@ class WebIp {
 
         const std::string body = fetch();
         const std::string text = trimmed(body);
-        host_.debug("GET " + url_ + " answered " + adf_http::quote_excerpt(body, kExcerpt));
+        host_.debug("GET " + url_ + " answered " + adf::http::excerpt(body));
         if (auto address = adf::canonical_address(text, family)) return address;
 
         const int other = family == ADF_FAMILY_IPV6 ? ADF_FAMILY_IPV4 : ADF_FAMILY_IPV6;
@@ -115,51 +113,39 @@ class WebIp {
             return std::nullopt;
         }
 
-        std::string why;
-        if (text.empty())
-            why = "an empty body";
-        else if (other_family)
-            why = adf_http::quote_excerpt(body, kExcerpt) + ", an " + family_name(other) +
-                  " address, but \"family\" is " + std::to_string(*family_);
-        else
-            why = adf_http::quote_excerpt(body, kExcerpt) + ", which is not an " +
-                  family_name(family) + " address";
+        std::string why = adf::http::excerpt(body);  // "an empty body" when blank
+        if (other_family)
+            why += ", an " + std::string(family_name(other)) + " address, but \"family\" is " +
+                   std::to_string(*family_);
+        else if (!text.empty())
+            why += ", which is not an " + std::string(family_name(family)) + " address";
         throw adf::Error(ADF_FAILED, "GET " + url_ + " answered " + why);
     }
 
    private:
     std::string fetch() {
-        CURL *curl = session_.start();
-        adf_http::HeaderList headers;
-        headers.add("Accept: text/plain");
-        const auto timeout_ms = static_cast<long>(timeout_ * 1000.0);
-        curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-        curl_easy_setopt(curl, CURLOPT_USERAGENT, "autodnsfailover-web-ip/1.0");
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, verify_tls_ ? 1L : 0L);
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, verify_tls_ ? 2L : 0L);
-        if (!use_proxy_) curl_easy_setopt(curl, CURLOPT_PROXY, "");  // ignore *_proxy variables
-        if (family_)
-            curl_easy_setopt(curl, CURLOPT_IPRESOLVE,
-                             *family_ == ADF_FAMILY_IPV6 ? CURL_IPRESOLVE_V6 : CURL_IPRESOLVE_V4);
-
-        const adf_http::Response response = session_.perform("GET " + url_, kMaxBody);
+        adf::http::Request request;
+        request.url = url_;
+        request.headers = {"Accept: text/plain", "User-Agent: autodnsfailover-web-ip/1.0"};
+        request.timeout = timeout_;
+        request.max_redirects = 3;
+        request.verify_tls = verify_tls_;
+        request.use_proxy = use_proxy_;
+        request.max_body = kMaxBody;
+        request.family = family_.value_or(0);  // a name may resolve to both families
+        const adf::http::Response response = client_.perform(request);
+        if (!response.answered()) throw response.failure("GET " + url_);
         if (response.status != 200) {
             const bool server_side = response.status >= 500 || response.status == 429;
             throw adf::Error(server_side ? ADF_TRANSIENT : ADF_FAILED,
                              "GET " + url_ + " answered HTTP " + std::to_string(response.status) +
-                                 " (expected 200): " +
-                                 adf_http::quote_excerpt(response.body, kExcerpt));
+                                 " (expected 200): " + adf::http::excerpt(response.body));
         }
         return response.body;
     }
 
     adf::Host &host_;
-    adf_http::Session session_;
+    adf::http::Client client_;
     std::string url_;
     std::optional<UrlParts> url_parts_;
     std::optional<int> family_;

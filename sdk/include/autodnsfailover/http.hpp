@@ -51,6 +51,7 @@ struct Request {
     std::string sigv4_scope;
     std::string sigv4_credentials;
     std::string basic_auth;            // "user:password" for HTTP Basic auth
+    int family = 0;                    // ADF_FAMILY_IPV4/IPV6: connect over that family only
 };
 
 struct Response {
@@ -217,6 +218,9 @@ class Client {
             curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYHOST, 0L);
         }
         if (!r.ca_file.empty()) curl_easy_setopt(handle_, CURLOPT_CAINFO, r.ca_file.c_str());
+        if (r.family == ADF_FAMILY_IPV4 || r.family == ADF_FAMILY_IPV6)
+            curl_easy_setopt(handle_, CURLOPT_IPRESOLVE,
+                             r.family == ADF_FAMILY_IPV6 ? CURL_IPRESOLVE_V6 : CURL_IPRESOLVE_V4);
         if (r.max_redirects > 0) {
             curl_easy_setopt(handle_, CURLOPT_FOLLOWLOCATION, 1L);
             curl_easy_setopt(handle_, CURLOPT_MAXREDIRS, r.max_redirects);
