@@ -10,7 +10,9 @@ namespace http_check {
 class HttpCheck {
    public:
     explicit HttpCheck(adf::Host &host)
-        : host_(host), config_(read_config(host, "autodnsfailover/" ADF_HTTP_CHECK_VERSION)) {}
+        : host_(host), config_(read_config(host, "autodnsfailover/" ADF_HTTP_CHECK_VERSION)) {
+        ensure_curl_initialised();
+    }
 
     bool check(const std::string &address, int family, double timeout) {
         const auto dead_reason = probe_peer(config_, address, family, timeout);

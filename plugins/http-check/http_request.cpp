@@ -15,17 +15,6 @@ namespace {
 
 constexpr long max_redirects = 5;
 
-// check() runs in a forked child for one call, so a lazy one-time init is
-// both enough and safe (the daemon is single-threaded).
-void ensure_curl_initialised() {
-    static bool initialised = false;
-    if (initialised) return;
-    const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK)
-        throw adf::Error(ADF_FAILED,
-                         std::string("cannot initialise libcurl: ") + curl_easy_strerror(rc));
-    initialised = true;
-}
 
 struct EasyDeleter {
     void operator()(CURL *easy) const { curl_easy_cleanup(easy); }
@@ -260,6 +249,16 @@ class Request {
 };
 
 }  // namespace
+
+void ensure_curl_initialised() {
+    static bool initialised = false;
+    if (initialised) return;
+    const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK)
+        throw adf::Error(ADF_FAILED,
+                         std::string("cannot initialise libcurl: ") + curl_easy_strerror(rc));
+    initialised = true;
+}
 
 std::optional<std::string> probe_peer(const HttpCheckConfig &config, const std::string &address,
                                       int family, double timeout) {
