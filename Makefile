@@ -6,12 +6,13 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 PYTEST ?= /usr/bin/python3 -m pytest
-PYTEST_FLAGS ?= -q
+# A hung test fails alone instead of eating the whole CI budget.
+PYTEST_FLAGS ?= -q --timeout=180
 
 BUILD_PACKAGES := cmake ninja-build g++ pkg-config libcurl4-openssl-dev libtinyxml2-dev \
 	nlohmann-json3-dev libfmt-dev doctest-dev libldns-dev libcli11-dev libcpp-httplib-dev \
 	libssl-dev
-TEST_PACKAGES := python3 python3-pytest python3-dnspython iproute2 procps iputils-ping openssl \
+TEST_PACKAGES := python3 python3-pytest python3-pytest-timeout python3-dnspython iproute2 procps iputils-ping openssl \
 	curl bind9 bind9-utils bind9-dnsutils knot knot-dnsutils pdns-server pdns-backend-sqlite3 \
 	sqlite3 nginx
 
@@ -48,7 +49,7 @@ demo: build
 	etc/demo/demo.sh $(BUILD)
 
 unit: build
-	cd $(BUILD) && ctest --output-on-failure
+	cd $(BUILD) && ctest --output-on-failure --timeout 600
 
 integration: build deps-test
 	ADF_BUILD_DIR=$(abspath $(BUILD)) $(PYTEST) $(PYTEST_FLAGS) tests/integration
