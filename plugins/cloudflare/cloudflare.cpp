@@ -86,13 +86,13 @@ class Cloudflare {
 
     explicit Cloudflare(adf::Host &host) : host_(host), random_(std::random_device{}()) {
         endpoint_ = adf_rest_dns::endpoint_setting(host, "/endpoint", kDefaultEndpoint);
-        zone_id_ = adf_rest_dns::required_string(
-            host, "/zone_id", "the zone's ID (32 hexadecimal digits, on the zone's Overview page)");
+        zone_id_ = host.required_string(
+            "/zone_id", "the zone's ID (32 hexadecimal digits, on the zone's Overview page)");
         if (!zone_id_.empty() && !is_zone_id(zone_id_))
             host.config_error("/zone_id", "expected the zone's ID, 32 hexadecimal digits (on the "
                                           "zone's Overview page), got \"" + zone_id_ + "\"");
-        api_token_ = adf_rest_dns::required_string(
-            host, "/api_token", "an API token with the Zone.DNS Edit permission for the zone");
+        api_token_ = host.required_string(
+            "/api_token", "an API token with the Zone.DNS Edit permission for the zone");
         const int64_t ttl = host.integer("/ttl", 60, 1, 86400);
         if (ttl > 1 && ttl < 60)
             host.config_error("/ttl", "expected 1 (automatic) or 60 to 86400 seconds, got " +

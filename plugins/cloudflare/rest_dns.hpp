@@ -34,18 +34,6 @@ inline std::string comparable_name(const std::string &name) {
     return lower(without_trailing_dot(name));
 }
 
-// A string key that must be present and non-empty; `what` explains it.
-inline std::string required_string(adf::Host &host, const char *path, const std::string &what) {
-    if (!host.has(path)) {
-        host.config_error(path, "required: " + what);
-        return "";
-    }
-    const std::string value = host.string(path, "");
-    if (value.empty() && !host.config_failed())
-        host.config_error(path, "must not be empty: " + what);
-    return value;
-}
-
 // An http(s) base URL without its trailing slash.
 inline std::string endpoint_setting(adf::Host &host, const char *path,
                                     const std::string &fallback) {

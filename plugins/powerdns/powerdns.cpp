@@ -89,10 +89,8 @@ class PowerDns {
             endpoint_.resize(endpoint_.size() - api_suffix.size());
         server_id_ = host.string("/server_id", "localhost");
         if (server_id_.empty()) host.config_error("/server_id", "must not be empty");
-        zone_ = comparable_name(
-            adf_rest_dns::required_string(host, "/zone", "the zone's name, e.g. example.com"));
-        api_key_ = adf_rest_dns::required_string(host, "/api_key",
-                                                 "the api-key of the PowerDNS webserver");
+        zone_ = comparable_name(host.required_string("/zone", "the zone's name, e.g. example.com"));
+        api_key_ = host.required_string("/api_key", "the api-key of the PowerDNS webserver");
         ttl_ = static_cast<uint32_t>(host.integer("/ttl", 60, 1, 2147483647));
         request_timeout_ = host.number("/request_timeout", 10.0, 0.1, 600.0);
     }

@@ -64,12 +64,13 @@ class Zerigo {
     static constexpr uint32_t capabilities = ADF_DNS_NOTES;
 
     explicit Zerigo(adf::Host &host) : host_(host) {
-        user_ = required(host, "/user", "the e-mail address of the Zerigo account");
+        user_ = host.required_string("/user", "the e-mail address of the Zerigo account");
         // HTTP Basic auth separates user and key with the first colon.
         if (user_.find(':') != std::string::npos)
             host.config_error("/user", "must not contain \":\" (HTTP Basic auth cannot send it)");
-        api_key_ = required(host, "/api_key", "the API key of the Zerigo account");
-        zone_ = lower(without_trailing_dot(required(host, "/zone", "the zone's domain name")));
+        api_key_ = host.required_string("/api_key", "the API key of the Zerigo account");
+        zone_ = lower(
+            without_trailing_dot(host.required_string("/zone", "the zone's domain name")));
         endpoint_ = host.string("/endpoint", kDefaultEndpoint);
         if (!adf::http::is_http_url(endpoint_))
             host.config_error("/endpoint", "expected an http:// or https:// URL, got \"" +
@@ -134,17 +135,6 @@ class Zerigo {
         long id = 0;
         std::optional<uint32_t> default_ttl;
     };
-
-    static std::string required(adf::Host &host, const char *path, const std::string &what) {
-        if (!host.has(path)) {
-            host.config_error(path, "required: " + what);
-            return "";
-        }
-        const std::string value = host.string(path, "");
-        if (value.empty() && !host.config_failed())
-            host.config_error(path, "must not be empty: " + what);
-        return value;
-    }
 
     static std::string describe(const std::string &fqdn, int family, const std::string &address) {
         return fqdn + " " + adf::record_type(family) + " " + address;

@@ -37,25 +37,21 @@ class Zonefile {
 
     explicit Zonefile(adf::Host &host) : host_(host) {
         zonefile::StoreOptions options;
-        const std::optional<std::string> path = required(host, kPath, "the zone file to manage");
-        const std::optional<std::string> zone =
-            required(host, kZone, "the zone's origin, e.g. \"example.test\"");
+        const std::string path = host.required_string(kPath, "the zone file to manage");
+        const std::string zone =
+            host.required_string(kZone, "the zone's origin, e.g. \"example.test\"");
         options.default_ttl = static_cast<uint32_t>(host.integer(kTtl, 60, 1, 2147483647));
         options.lock_timeout = host.number(kLockTimeout, 10.0, 0.1, 3600.0);
         options.lock_path = host.string(kLockPath, "");
         reload_command_ = reload_command(host);
         reload_timeout_ = host.number(kReloadTimeout, 10.0, 0.1, 3600.0);
-        if (!path || !zone) return;
+        if (path.empty() || zone.empty()) return;  // required_string said why
 
-        options.path = *path;
-        if (options.path.empty()) {
-            host.config_error(kPath, "is empty: name the zone file");
-            return;
-        }
+        options.path = path;
         if (options.lock_path.empty()) options.lock_path = options.path + ".lock";
         require_directory(host, kPath, options.path);
         if (host.has(kLockPath)) require_directory(host, kLockPath, options.lock_path);
-        options.zone = *zone;
+        options.zone = zone;
         try {
             store_ = std::make_unique<zonefile::ZoneStore>(options);
         } catch (const adf::Error &e) {
@@ -85,15 +81,6 @@ class Zonefile {
     }
 
    private:
-    static std::optional<std::string> required(adf::Host &host, const char *key,
-                                               const char *meaning) {
-        if (!host.has(key)) {
-            host.config_error(key, std::string("required: ") + meaning);
-            return std::nullopt;
-        }
-        return host.string(key);
-    }
-
     static void require_directory(adf::Host &host, const char *key, const std::string &path) {
         const std::string directory = directory_of(path);
         struct stat info {};

@@ -100,6 +100,20 @@ class Host {
     std::string string(const char *path, const std::string &fallback) {
         return string(path).value_or(fallback);
     }
+    // A string key the plugin cannot work without; `what` says what it
+    // holds ("the zone's name, e.g. example.com"). Records "required: what"
+    // when the key is absent and "must not be empty: what" when it is "";
+    // returns "" then (and when the host already rejected the value).
+    std::string required_string(const char *path, const std::string &what) {
+        if (!has(path)) {
+            config_error(path, "required: " + what);
+            return "";
+        }
+        const std::optional<std::string> value = string(path);
+        if (!value) return "";  // the host said why: not a string, unreadable file...
+        if (value->empty()) config_error(path, "must not be empty: " + what);
+        return *value;
+    }
     int64_t integer(const char *path, int64_t fallback, int64_t min, int64_t max) {
         int64_t value = fallback;
         ok(services_->config_integer(host_, path, min, max, &value));
