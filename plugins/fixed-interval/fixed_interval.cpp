@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
-#include <sstream>
 #include <string>
 
 namespace {
@@ -22,12 +21,6 @@ double positive_seconds(adf::Host &host, const char *path, double fallback) {
     return value;
 }
 
-std::string seconds_text(double seconds) {
-    std::ostringstream out;
-    out << seconds << " s";
-    return out.str();
-}
-
 class FixedInterval {
    public:
     explicit FixedInterval(adf::Host &host)
@@ -35,9 +28,9 @@ class FixedInterval {
           timeout_(positive_seconds(host, "/timeout", 2.0)),
           retry_(static_cast<uint32_t>(host.integer("/retry", 3, 0, 100))) {
         if (!host.config_failed() && timeout_ > interval_)
-            host.config_error("/timeout", "timeout (" + seconds_text(timeout_) +
+            host.config_error("/timeout", "timeout (" + adf::seconds_text(timeout_) +
                                               ") is longer than interval (" +
-                                              seconds_text(interval_) +
+                                              adf::seconds_text(interval_) +
                                               "): a check could never finish within its round");
     }
 

@@ -22,8 +22,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <string>
+
+#include "plugin.hpp"  // adf::seconds_text, for the reasons checks give
 
 namespace adf {
 
@@ -74,13 +74,6 @@ class CheckDeadline {
     Clock::time_point end_;
     Clock::time_point host_kill_;
 };
-
-// Seconds as reasons show them: "0.5 s", "2 s", "1.25 s".
-inline std::string seconds_text(double seconds) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.4g s", seconds);
-    return buffer;
-}
 
 }  // namespace adf
 

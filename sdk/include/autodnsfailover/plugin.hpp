@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -72,6 +73,13 @@ inline std::optional<std::string> canonical_address(const std::string &text, int
 }
 
 inline const char *record_type(int family) { return family == ADF_FAMILY_IPV6 ? "AAAA" : "A"; }
+
+// Seconds as messages show them: "0.5 s", "2 s", "1.25 s".
+inline std::string seconds_text(double seconds) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.4g s", seconds);
+    return buffer;
+}
 
 // The host services of one instance, with typed config getters. Getters
 // return the fallback when the key is absent; on a type or range error the
