@@ -1,6 +1,7 @@
 #include "program_run.hpp"
 
 #include <autodnsfailover/plugin.hpp>
+#include <autodnsfailover/posix.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -23,27 +24,9 @@ using Clock = adf::CheckDeadline::Clock;
     throw adf::Error(ADF_FAILED, what + ": " + std::strerror(errno));
 }
 
-class Fd {
-   public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() { reset(); }
-    Fd(const Fd &) = delete;
-    Fd &operator=(const Fd &) = delete;
-    int get() const { return fd_; }
-    bool open() const { return fd_ >= 0; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) close(fd_);
-        fd_ = fd;
-    }
-
-   private:
-    int fd_ = -1;
-};
-
 struct Pipe {
-    Fd read;
-    Fd write;
+    adf::UniqueFd read;
+    adf::UniqueFd write;
     Pipe() {
         int fds[2];
         if (pipe2(fds, O_CLOEXEC) != 0) fail_system("cannot create a pipe");
@@ -130,7 +113,7 @@ int read_exec_error(int fd) {
 }
 
 // Reads what `fd` has now; false at end of file or on an error.
-bool read_available(Fd &fd, CapturedStream &stream, size_t limit) {
+bool read_available(adf::UniqueFd &fd, CapturedStream &stream, size_t limit) {
     char buffer[4096];
     for (;;) {
         const ssize_t n = read(fd.get(), buffer, sizeof buffer);
@@ -202,7 +185,7 @@ RunResult run_program(const std::vector<std::string> &argv,
     fcntl(err.read.get(), F_SETFL, O_NONBLOCK);
     // A pidfd turns "the program exited" into a poll() event; without one
     // (old kernels) poll wakes up every 10 ms to ask.
-    Fd exited(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    adf::UniqueFd exited(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
 
     int poll_error = 0;
     while (!has_exited(pid)) {
@@ -212,7 +195,7 @@ RunResult run_program(const std::vector<std::string> &argv,
         }
         pollfd fds[3] = {{out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0},
                          {exited.get(), POLLIN, 0}};
-        const int wait_ms = exited.open() ? deadline.poll_ms() : std::min(deadline.poll_ms(), 10);
+        const int wait_ms = exited.valid() ? deadline.poll_ms() : std::min(deadline.poll_ms(), 10);
         if (poll(fds, 3, wait_ms) < 0 && errno != EINTR) {
             poll_error = errno;  // thrown once the program is gone
             break;
@@ -230,8 +213,8 @@ RunResult run_program(const std::vector<std::string> &argv,
         fail_system("poll");
     }
     // Output the program wrote before it ended is in the pipes already.
-    if (out.read.open()) read_available(out.read, result.out, output_limit);
-    if (err.read.open()) read_available(err.read, result.err, output_limit);
+    if (out.read.valid()) read_available(out.read, result.out, output_limit);
+    if (err.read.valid()) read_available(err.read, result.err, output_limit);
     return result;
 }
 

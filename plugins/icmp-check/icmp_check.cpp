@@ -9,8 +9,8 @@
 // all match a request this check sent.
 #include <autodnsfailover/check_deadline.hpp>
 #include <autodnsfailover/plugin.hpp>
+#include <autodnsfailover/posix.hpp>
 
-#include <arpa/inet.h>
 #include <poll.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -37,31 +37,6 @@ uint64_t random_u64() {
 // sendto() says EINVAL for a blackhole route, which is not obvious.
 std::string send_error_text(int error) {
     return std::string(std::strerror(error)) + (error == EINVAL ? " (a blackhole route?)" : "");
-}
-
-sockaddr_storage target_of(const std::string &address, int family) {
-    sockaddr_storage target{};
-    if (family == ADF_FAMILY_IPV6) {
-        auto &ipv6 = reinterpret_cast<sockaddr_in6 &>(target);
-        ipv6.sin6_family = AF_INET6;
-        if (inet_pton(AF_INET6, address.c_str(), &ipv6.sin6_addr) == 1) return target;
-    } else {
-        auto &ipv4 = reinterpret_cast<sockaddr_in &>(target);
-        ipv4.sin_family = AF_INET;
-        if (inet_pton(AF_INET, address.c_str(), &ipv4.sin_addr) == 1) return target;
-    }
-    throw adf::Error(ADF_FAILED,
-                     "\"" + address + "\" is not an IPv" + std::to_string(family) + " address");
-}
-
-bool same_address(const sockaddr_storage &a, const sockaddr_storage &b) {
-    if (a.ss_family != b.ss_family) return false;
-    if (a.ss_family == AF_INET6)
-        return std::memcmp(&reinterpret_cast<const sockaddr_in6 &>(a).sin6_addr,
-                           &reinterpret_cast<const sockaddr_in6 &>(b).sin6_addr,
-                           sizeof(in6_addr)) == 0;
-    return reinterpret_cast<const sockaddr_in &>(a).sin_addr.s_addr ==
-           reinterpret_cast<const sockaddr_in &>(b).sin_addr.s_addr;
 }
 
 // What happened to the echo requests of one check.
@@ -97,7 +72,7 @@ class IcmpCheck {
 
     bool check(const std::string &address, int family, double timeout) const {
         const adf::CheckDeadline deadline(timeout);
-        const sockaddr_storage target = target_of(address, family);
+        const adf::SocketAddress target = adf::peer_address(address, family);
         const icmp::EchoSocket socket(family);
         const uint16_t identifier = socket.identifier(static_cast<uint16_t>(getpid() & 0xffff));
         const std::vector<uint8_t> payload = make_payload();
@@ -152,7 +127,7 @@ class IcmpCheck {
         return payload;
     }
 
-    void send_next(const icmp::EchoSocket &socket, const sockaddr_storage &target,
+    void send_next(const icmp::EchoSocket &socket, const adf::SocketAddress &target,
                    uint16_t identifier, const std::vector<uint8_t> &payload, Tally &tally) const {
         const auto sequence = static_cast<uint16_t>(tally.first_sequence + tally.requests());
         const int error = socket.send_echo(target, identifier, sequence, payload);
@@ -172,14 +147,14 @@ class IcmpCheck {
         return tally.sent + unsent < required_;
     }
 
-    void collect_replies(const icmp::EchoSocket &socket, const sockaddr_storage &target,
+    void collect_replies(const icmp::EchoSocket &socket, const adf::SocketAddress &target,
                          uint16_t identifier, const std::vector<uint8_t> &payload, Tally &tally,
                          const std::string &address) const {
         icmp::EchoReply reply;
         bool is_reply = false;
         while (socket.receive(reply, is_reply)) {
             if (!is_reply || reply.identifier != identifier ||
-                !same_address(reply.source, target) || reply.payload != payload)
+                !reply.source.same_host(target) || reply.payload != payload)
                 continue;
             const int request = tally.request_of(reply.sequence);
             if (request < 0 || tally.replied[static_cast<size_t>(request)]) continue;

@@ -58,8 +58,8 @@ std::string ping_group_explanation() {
 }
 
 EchoSocket::EchoSocket(int family) : family_(family) {
-    fd_ = socket(domain_of(family), SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol_of(family));
-    if (fd_ >= 0) {
+    fd_.reset(socket(domain_of(family), SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol_of(family)));
+    if (fd_) {
         raw_ = true;
         restrict_to_echo_replies();
         return;
@@ -75,13 +75,9 @@ EchoSocket::EchoSocket(int family) : family_(family) {
     open_datagram(raw_error);
 }
 
-EchoSocket::~EchoSocket() {
-    if (fd_ >= 0) close(fd_);
-}
-
 void EchoSocket::open_datagram(int raw_error) {
-    fd_ = socket(domain_of(family_), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol_of(family_));
-    if (fd_ < 0) {
+    fd_.reset(socket(domain_of(family_), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol_of(family_)));
+    if (!fd_) {
         const int error = errno;
         std::string message = std::string("cannot open an ") + protocol_name(family_) +
                               " socket: a raw socket needs CAP_NET_RAW (" +
@@ -95,15 +91,12 @@ void EchoSocket::open_datagram(int raw_error) {
     }
     // Binding to port 0 makes the kernel pick a free identifier, which we
     // need to know to recognise the replies.
-    sockaddr_storage local{};
-    socklen_t length = family_ == 6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    local.ss_family = static_cast<sa_family_t>(domain_of(family_));
-    if (bind(fd_, reinterpret_cast<sockaddr *>(&local), length) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr *>(&local), &length) != 0)
+    adf::SocketAddress local = *adf::socket_address(family_ == 6 ? "::" : "0.0.0.0", 0);
+    if (bind(fd_.get(), local.get(), local.length) != 0 ||
+        getsockname(fd_.get(), local.get(), &local.length) != 0)
         throw adf::Error(ADF_FAILED, std::string("cannot bind the ") + protocol_name(family_) +
                                          " datagram socket: " + std::strerror(errno));
-    bound_identifier_ = ntohs(family_ == 6 ? reinterpret_cast<sockaddr_in6 &>(local).sin6_port
-                                           : reinterpret_cast<sockaddr_in &>(local).sin_port);
+    bound_identifier_ = local.port();
 }
 
 // A raw socket sees every ICMP packet of the host: let the kernel drop all
@@ -114,18 +107,18 @@ void EchoSocket::restrict_to_echo_replies() const {
         icmp6_filter filter;
         ICMP6_FILTER_SETBLOCKALL(&filter);
         ICMP6_FILTER_SETPASS(kEchoReply6, &filter);
-        status = setsockopt(fd_, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
+        status = setsockopt(fd_.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
     } else {
         icmp_filter filter{};
         filter.data = ~(1u << kEchoReply4);
-        status = setsockopt(fd_, SOL_RAW, ICMP_FILTER, &filter, sizeof filter);
+        status = setsockopt(fd_.get(), SOL_RAW, ICMP_FILTER, &filter, sizeof filter);
     }
     if (status != 0)
         throw adf::Error(ADF_FAILED, std::string("cannot set the ") + protocol_name(family_) +
                                          " filter on the raw socket: " + std::strerror(errno));
 }
 
-int EchoSocket::send_echo(const sockaddr_storage &target, uint16_t identifier, uint16_t sequence,
+int EchoSocket::send_echo(const adf::SocketAddress &target, uint16_t identifier, uint16_t sequence,
                           const std::vector<uint8_t> &payload) const {
     std::vector<uint8_t> packet(kHeaderSize + payload.size());
     packet[0] = family_ == 6 ? kEchoRequest6 : kEchoRequest4;
@@ -134,10 +127,9 @@ int EchoSocket::send_echo(const sockaddr_storage &target, uint16_t identifier, u
     std::copy(payload.begin(), payload.end(), packet.begin() + kHeaderSize);
     // The kernel fills the checksum for ICMPv6 and for datagram sockets.
     if (family_ == 4 && raw_) write_u16(&packet[2], internet_checksum(packet.data(), packet.size()));
-    const socklen_t length = family_ == 6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     for (;;) {
-        const ssize_t sent = sendto(fd_, packet.data(), packet.size(), 0,
-                                    reinterpret_cast<const sockaddr *>(&target), length);
+        const ssize_t sent =
+            sendto(fd_.get(), packet.data(), packet.size(), 0, target.get(), target.length);
         if (sent == static_cast<ssize_t>(packet.size())) return 0;
         if (sent >= 0) return EMSGSIZE;
         if (errno != EINTR) return errno;
@@ -146,11 +138,11 @@ int EchoSocket::send_echo(const sockaddr_storage &target, uint16_t identifier, u
 
 bool EchoSocket::receive(EchoReply &reply, bool &is_reply) const {
     uint8_t buffer[2048];
-    socklen_t length = sizeof reply.source;
     ssize_t size;
     do {
-        size = recvfrom(fd_, buffer, sizeof buffer, 0, reinterpret_cast<sockaddr *>(&reply.source),
-                        &length);
+        reply.source.length = sizeof reply.source.storage;
+        size = recvfrom(fd_.get(), buffer, sizeof buffer, 0, reply.source.get(),
+                        &reply.source.length);
     } while (size < 0 && errno == EINTR);
     if (size < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return false;

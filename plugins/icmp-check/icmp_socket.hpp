@@ -4,8 +4,7 @@
 #ifndef ADF_ICMP_SOCKET_HPP
 #define ADF_ICMP_SOCKET_HPP
 
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <autodnsfailover/posix.hpp>
 
 #include <cstdint>
 #include <string>
@@ -15,7 +14,7 @@ namespace icmp {
 
 // An echo reply as it came off the wire, not yet matched to a request.
 struct EchoReply {
-    sockaddr_storage source{};
+    adf::SocketAddress source;
     uint16_t identifier = 0;
     uint16_t sequence = 0;
     std::vector<uint8_t> payload;
@@ -26,11 +25,8 @@ class EchoSocket {
     // Opens a socket of `family` (4 or 6); throws adf::Error naming the
     // missing privilege when neither kind of socket is allowed.
     explicit EchoSocket(int family);
-    ~EchoSocket();
-    EchoSocket(const EchoSocket &) = delete;
-    EchoSocket &operator=(const EchoSocket &) = delete;
 
-    int fd() const { return fd_; }
+    int fd() const { return fd_.get(); }
     bool raw() const { return raw_; }
     const char *kind() const { return raw_ ? "raw" : "datagram"; }
     // The identifier replies carry: `wanted` on a raw socket; on a datagram
@@ -38,7 +34,7 @@ class EchoSocket {
     uint16_t identifier(uint16_t wanted) const { return raw_ ? wanted : bound_identifier_; }
 
     // Sends one echo request; 0 or the errno of the failure.
-    int send_echo(const sockaddr_storage &target, uint16_t identifier, uint16_t sequence,
+    int send_echo(const adf::SocketAddress &target, uint16_t identifier, uint16_t sequence,
                   const std::vector<uint8_t> &payload) const;
 
     // Reads one queued packet without blocking. False when nothing is
@@ -50,7 +46,7 @@ class EchoSocket {
     void restrict_to_echo_replies() const;
 
     int family_;
-    int fd_ = -1;
+    adf::UniqueFd fd_;
     bool raw_ = false;
     uint16_t bound_identifier_ = 0;
 };

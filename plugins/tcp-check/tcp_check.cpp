@@ -5,12 +5,10 @@
 // clear reason before the host would have to kill it.
 #include <autodnsfailover/check_deadline.hpp>
 #include <autodnsfailover/plugin.hpp>
+#include <autodnsfailover/posix.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -27,20 +25,6 @@ constexpr size_t kBannerShown = 64;  // bytes of a wrong banner quoted in the re
 std::string after_budget(const adf::CheckDeadline &deadline) {
     return "after " + adf::seconds_text(deadline.budget());
 }
-
-class Socket {
-   public:
-    explicit Socket(int fd) : fd_(fd) {}
-    ~Socket() {
-        if (fd_ >= 0) close(fd_);
-    }
-    Socket(const Socket &) = delete;
-    Socket &operator=(const Socket &) = delete;
-    int fd() const { return fd_; }
-
-   private:
-    int fd_;
-};
 
 // Printable, quoted text of what a server sent: the first line, escaped.
 std::string quoted(const std::string &bytes) {
@@ -79,45 +63,28 @@ class TcpCheck {
 
     bool check(const std::string &address, int family, double timeout) const {
         const adf::CheckDeadline deadline(timeout);
-        const sockaddr_storage target = target_of(address, family);
-        const Socket socket(::socket(target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-        if (socket.fd() < 0) throw system_error("cannot create a socket");
-        connect_to(socket, target, deadline);
-        if (send_ && !send_->empty()) send_all(socket.fd(), deadline);
-        if (expect_) read_banner(socket.fd(), deadline);
+        const adf::SocketAddress target =
+            adf::peer_address(address, family, static_cast<uint16_t>(port_));
+        const adf::UniqueFd socket(
+            ::socket(target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (!socket) throw system_error("cannot create a socket");
+        connect_to(socket.get(), target, deadline);
+        if (send_ && !send_->empty()) send_all(socket.get(), deadline);
+        if (expect_) read_banner(socket.get(), deadline);
         return true;
     }
 
    private:
-    sockaddr_storage target_of(const std::string &address, int family) const {
-        sockaddr_storage target{};
-        if (family == ADF_FAMILY_IPV6) {
-            auto *ipv6 = reinterpret_cast<sockaddr_in6 *>(&target);
-            ipv6->sin6_family = AF_INET6;
-            ipv6->sin6_port = htons(static_cast<uint16_t>(port_));
-            if (inet_pton(AF_INET6, address.c_str(), &ipv6->sin6_addr) == 1) return target;
-        } else {
-            auto *ipv4 = reinterpret_cast<sockaddr_in *>(&target);
-            ipv4->sin_family = AF_INET;
-            ipv4->sin_port = htons(static_cast<uint16_t>(port_));
-            if (inet_pton(AF_INET, address.c_str(), &ipv4->sin_addr) == 1) return target;
-        }
-        throw adf::Error(ADF_FAILED,
-                         "\"" + address + "\" is not an IPv" + std::to_string(family) + " address");
-    }
-
-    // Connects `socket` or throws saying why it could not.
-    void connect_to(const Socket &socket, const sockaddr_storage &target,
-                    const adf::CheckDeadline &deadline) const {
-        const socklen_t length = target.ss_family == AF_INET6 ? sizeof(sockaddr_in6)
-                                                              : sizeof(sockaddr_in);
-        if (connect(socket.fd(), reinterpret_cast<const sockaddr *>(&target), length) == 0) return;
+    // Connects `fd` or throws saying why it could not.
+    static void connect_to(int fd, const adf::SocketAddress &target,
+                           const adf::CheckDeadline &deadline) {
+        if (connect(fd, target.get(), target.length) == 0) return;
         if (errno != EINPROGRESS) throw connect_error(errno);
-        if (!wait_until(socket.fd(), POLLOUT, deadline))
+        if (!wait_until(fd, POLLOUT, deadline))
             throw adf::Error(ADF_FAILED, "connect timed out " + after_budget(deadline));
         int error = 0;
         socklen_t size = sizeof error;
-        if (getsockopt(socket.fd(), SOL_SOCKET, SO_ERROR, &error, &size) != 0)
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0)
             throw system_error("getsockopt(SO_ERROR)");
         if (error != 0) throw connect_error(error);
     }

@@ -1,0 +1,141 @@
+// Optional C++17 helpers for plugins that use POSIX descriptors and sockets.
+// Not part of the ABI; header-only, so each plugin stays self-contained.
+//
+//   bool check(const std::string &address, int family, double timeout) {
+//       const adf::SocketAddress target = adf::peer_address(address, family, 443);
+//       adf::UniqueFd socket(::socket(target.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+//       if (!socket) throw adf::Error(ADF_FAILED, std::string("socket: ") + std::strerror(errno));
+//       ::connect(socket.get(), target.get(), target.length);
+//       ...                                            // closed when `socket` goes
+//   }
+//
+// adf::socket_address() is the variant that does not throw: nothing when
+// the text is not an IPv4 or IPv6 literal (e.g. for a config value).
+#ifndef AUTODNSFAILOVER_POSIX_HPP
+#define AUTODNSFAILOVER_POSIX_HPP
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "plugin.hpp"  // adf::Error
+
+namespace adf {
+
+// Owns one file descriptor (or none: -1) and closes it when it goes, so that
+// no early return or exception leaks it. Move-only.
+class UniqueFd {
+   public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+    ~UniqueFd() { reset(); }
+    UniqueFd(UniqueFd &&other) noexcept : fd_(other.release()) {}
+    UniqueFd &operator=(UniqueFd &&other) noexcept {
+        if (this != &other) reset(other.release());
+        return *this;
+    }
+    UniqueFd(const UniqueFd &) = delete;
+    UniqueFd &operator=(const UniqueFd &) = delete;
+
+    int get() const noexcept { return fd_; }
+    bool valid() const noexcept { return fd_ >= 0; }
+    explicit operator bool() const noexcept { return valid(); }
+    // Hands the descriptor over without closing it.
+    int release() noexcept { return std::exchange(fd_, -1); }
+    // Closes the descriptor held, if any, and holds `fd` instead.
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+   private:
+    int fd_ = -1;
+};
+
+// An IPv4 or IPv6 socket address and its length, as connect(), sendto() and
+// bind() take it (recvfrom() and getsockname() may fill it: set `length` to
+// sizeof storage first).
+struct SocketAddress {
+    sockaddr_storage storage{};
+    socklen_t length = sizeof(sockaddr_storage);
+
+    int family() const { return storage.ss_family; }  // AF_INET or AF_INET6
+    const sockaddr *get() const { return reinterpret_cast<const sockaddr *>(&storage); }
+    sockaddr *get() { return reinterpret_cast<sockaddr *>(&storage); }
+
+    uint16_t port() const {
+        return ntohs(family() == AF_INET6 ? ipv6().sin6_port : ipv4().sin_port);
+    }
+    // The address alone, canonical: "192.0.2.1", "2001:db8::1".
+    std::string host() const {
+        char text[INET6_ADDRSTRLEN] = "";
+        if (family() == AF_INET6)
+            ::inet_ntop(AF_INET6, &ipv6().sin6_addr, text, sizeof text);
+        else
+            ::inet_ntop(AF_INET, &ipv4().sin_addr, text, sizeof text);
+        return text;
+    }
+    // With the port, for messages: "192.0.2.1:53", "[2001:db8::1]:53".
+    std::string text() const {
+        const std::string port_text = ":" + std::to_string(port());
+        return family() == AF_INET6 ? "[" + host() + "]" + port_text : host() + port_text;
+    }
+    // The same host (family and address), whatever the ports.
+    bool same_host(const SocketAddress &other) const {
+        if (family() != other.family()) return false;
+        if (family() == AF_INET6)
+            return std::memcmp(&ipv6().sin6_addr, &other.ipv6().sin6_addr, sizeof(in6_addr)) == 0;
+        return ipv4().sin_addr.s_addr == other.ipv4().sin_addr.s_addr;
+    }
+
+   private:
+    const sockaddr_in &ipv4() const { return reinterpret_cast<const sockaddr_in &>(storage); }
+    const sockaddr_in6 &ipv6() const { return reinterpret_cast<const sockaddr_in6 &>(storage); }
+};
+
+// `address`, an IPv4 or IPv6 literal (no name is looked up), with `port`;
+// nothing when it is not a literal of `family` (4 or 6, as plugin.h's
+// adf_family; 0 takes either).
+inline std::optional<SocketAddress> socket_address(const std::string &address, uint16_t port = 0,
+                                                   int family = 0) {
+    SocketAddress out;
+    if (family != 6) {
+        auto &ipv4 = reinterpret_cast<sockaddr_in &>(out.storage);
+        if (::inet_pton(AF_INET, address.c_str(), &ipv4.sin_addr) == 1) {
+            ipv4.sin_family = AF_INET;
+            ipv4.sin_port = htons(port);
+            out.length = sizeof(sockaddr_in);
+            return out;
+        }
+    }
+    if (family != 4) {
+        auto &ipv6 = reinterpret_cast<sockaddr_in6 &>(out.storage);
+        if (::inet_pton(AF_INET6, address.c_str(), &ipv6.sin6_addr) == 1) {
+            ipv6.sin6_family = AF_INET6;
+            ipv6.sin6_port = htons(port);
+            out.length = sizeof(sockaddr_in6);
+            return out;
+        }
+    }
+    return std::nullopt;
+}
+
+// The address a check is asked about (the `address` and `family` of
+// check()) with `port`. Throws adf::Error(ADF_FAILED) when it is not an
+// address of that family.
+inline SocketAddress peer_address(const std::string &address, int family, uint16_t port = 0) {
+    if (auto target = socket_address(address, port, family)) return *target;
+    throw Error(ADF_FAILED,
+                "\"" + address + "\" is not an IPv" + std::to_string(family) + " address");
+}
+
+}  // namespace adf
+
+#endif  // AUTODNSFAILOVER_POSIX_HPP
