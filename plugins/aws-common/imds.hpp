@@ -1,6 +1,7 @@
 // EC2 instance metadata (IMDSv2) client, shared by the ec2-metadata plugin
 // (the instance's addresses) and the route53 plugin (instance-role
-// credentials). Header-only, included by relative path.
+// credentials), on the SDK's HTTP client. Header-only, included by relative
+// path: the one header the AWS plugins share.
 //
 // IMDSv2: PUT /latest/api/token with the TTL header gives a session token;
 // every GET carries it. The token is cached until shortly before it expires,
@@ -9,14 +10,13 @@
 // got no answer at all (a container behind a hop limit of 1).
 #pragma once
 
+#include <autodnsfailover/http.hpp>
 #include <autodnsfailover/plugin.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
-
-#include "http_client.hpp"
 
 namespace adf_aws {
 
@@ -32,7 +32,7 @@ class ImdsClient {
     using Clock = std::chrono::steady_clock;
 
     explicit ImdsClient(ImdsSettings settings) : settings_(std::move(settings)) {
-        settings_.endpoint = without_trailing_slash(settings_.endpoint);
+        settings_.endpoint = adf::http::without_trailing_slash(settings_.endpoint);
     }
 
     // The body of GET `path` ("/latest/meta-data/public-ipv4"), or nothing
@@ -41,7 +41,7 @@ class ImdsClient {
     // and server errors.
     std::optional<std::string> get(const std::string &path) {
         const std::string url = settings_.endpoint + path;
-        HttpResponse response = get_with_token(url);
+        adf::http::Response response = get_with_token(url);
         if (response.status == 401 && token_) {
             token_.reset();  // expired or revoked early: one fresh try
             response = get_with_token(url);
@@ -74,11 +74,12 @@ class ImdsClient {
 
     std::string token_url() const { return settings_.endpoint + "/latest/api/token"; }
 
-    HttpResponse get_with_token(const std::string &url) {
-        HttpRequest request;
+    // Requests go straight to the link-local service, never through a proxy
+    // of the environment (adf::http::Request::use_proxy stays false).
+    adf::http::Response get_with_token(const std::string &url) {
+        adf::http::Request request;
         request.url = url;
         request.timeout = settings_.timeout;
-        request.allow_proxy = false;
         if (const Token *token = current_token())
             request.headers.push_back("X-aws-ec2-metadata-token: " + token->value);
         return http_.perform(request);
@@ -92,15 +93,14 @@ class ImdsClient {
         if (imdsv1_until_ && now < *imdsv1_until_) return nullptr;
         imdsv1_until_.reset();
 
-        HttpRequest request;
+        adf::http::Request request;
         request.method = "PUT";
         request.url = token_url();
         request.body = "";
         request.timeout = settings_.timeout;
-        request.allow_proxy = false;
         request.headers.push_back("X-aws-ec2-metadata-token-ttl-seconds: " +
                                   std::to_string(settings_.token_ttl));
-        const HttpResponse response = http_.perform(request);
+        const adf::http::Response response = http_.perform(request);
         if (!response.answered()) {
             if (settings_.allow_imdsv1) {
                 // Do not wait for the PUT's timeout every round: retry it later.
@@ -131,17 +131,17 @@ class ImdsClient {
         return adf::Error(ADF_FAILED, "instance metadata is disabled (403 from " + url + ")");
     }
 
-    static adf::Error unexpected(const std::string &what, const HttpResponse &response) {
+    static adf::Error unexpected(const std::string &what, const adf::http::Response &response) {
         const int status = response.status >= 500 ? ADF_TRANSIENT : ADF_FAILED;
         return adf::Error(status, "instance metadata " + what + " answered HTTP " +
                                       std::to_string(response.status) + " with " +
-                                      excerpt(response.body));
+                                      adf::http::excerpt(response.body, 120));
     }
 
     static constexpr std::chrono::minutes kImdsv1Period{5};
 
     ImdsSettings settings_;
-    HttpClient http_;
+    adf::http::Client http_;
     std::optional<Token> token_;
     std::optional<Clock::time_point> imdsv1_until_;
 };

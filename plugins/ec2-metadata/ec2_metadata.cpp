@@ -4,6 +4,7 @@
 // plugin answers only for that address's family (ADF_ABSENT for the other),
 // and every body is validated as an address: EC2 answers 404 with an HTML
 // page, which must never become a DNS record.
+#include <autodnsfailover/http.hpp>
 #include <autodnsfailover/plugin.hpp>
 
 #include <optional>
@@ -33,9 +34,7 @@ const AddressKind *address_kind(const std::string &name) {
 
 adf_aws::ImdsSettings imds_settings(adf::Host &host) {
     adf_aws::ImdsSettings settings;
-    settings.endpoint = host.string("/endpoint", settings.endpoint);
-    if (!adf_aws::is_http_url(settings.endpoint))
-        host.config_error("/endpoint", "\"" + settings.endpoint + "\" is not an http:// URL");
+    settings.endpoint = adf::http::url_setting(host, "/endpoint", settings.endpoint);
     settings.timeout = host.number("/request_timeout", settings.timeout, 0.05, 60.0);
     settings.token_ttl = host.integer("/token_ttl", settings.token_ttl, 1, 21600);
     settings.allow_imdsv1 = host.boolean("/allow_imdsv1", settings.allow_imdsv1);
@@ -66,7 +65,7 @@ class Ec2Metadata {
         std::optional<std::string> address = adf::canonical_address(*body, family);
         if (!address)
             throw adf::Error(ADF_FAILED, "instance metadata " + url + " returned " +
-                                             adf_aws::excerpt(*body) + ", which is not an IPv" +
+                                             adf::http::excerpt(*body, 120) + ", which is not an IPv" +
                                              std::to_string(family) + " address");
         return address;
     }

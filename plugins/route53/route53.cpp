@@ -6,6 +6,7 @@
 // read (name, type, TTL, every value) plus CREATE of the new set. Route 53
 // refuses the whole batch when the DELETE does not match, which makes every
 // add and remove a compare-and-swap (ADF_DNS_ATOMIC_CAS).
+#include <autodnsfailover/http.hpp>
 #include <autodnsfailover/plugin.hpp>
 
 #include <algorithm>
@@ -33,17 +34,9 @@ std::optional<std::string> non_empty_env(const char *name) {
     return std::string(value);
 }
 
-// An http(s) URL from `path`, or a config error.
-std::string url_setting(adf::Host &host, const char *path, const std::string &fallback) {
-    const std::string url = host.string(path, fallback);
-    if (!adf_aws::is_http_url(url))
-        host.config_error(path, "\"" + url + "\" is not an http:// or https:// URL");
-    return url;
-}
-
 route53::ApiSettings api_settings(adf::Host &host) {
     route53::ApiSettings settings;
-    settings.endpoint = url_setting(host, "/endpoint", settings.endpoint);
+    settings.endpoint = adf::http::url_setting(host, "/endpoint", settings.endpoint);
     settings.request_timeout = host.number("/request_timeout", settings.request_timeout, 0.1, 600.0);
     settings.max_retry_time = host.number("/max_retry_time", settings.max_retry_time, 0.0, 3600.0);
     return settings;
@@ -55,7 +48,7 @@ route53::CredentialSource credential_source(adf::Host &host) {
     const auto secret = host.string("/secret_access_key");
     const auto token = host.string("/session_token");
     adf_aws::ImdsSettings metadata;
-    metadata.endpoint = url_setting(host, "/metadata_endpoint", metadata.endpoint);
+    metadata.endpoint = adf::http::url_setting(host, "/metadata_endpoint", metadata.endpoint);
 
     // has(), not the values: a key whose {"file"} is unreadable is an error
     // of its own already, not a missing key.
@@ -179,7 +172,7 @@ class Route53 {
         const std::string what = "looking up the hosted zone named \"" + zone_name_ + "\" (zone)";
         const Answer answer =
             api_.send("GET", std::string(kApiPrefix) + "/hostedzonesbyname?dnsname=" +
-                                 route53::query_escape(zone_name_ + ".") + "&maxitems=2");
+                                 adf::http::escape(zone_name_ + ".") + "&maxitems=2");
         if (!answer.ok()) throw api_.failure(what, answer);
         std::vector<std::string> matches;
         for (const route53::HostedZone &zone : parsed(what, [&] { return route53::hosted_zones(answer.body); }))
@@ -202,7 +195,7 @@ class Route53 {
         const std::string what = "reading the " + type + " records of " + fqdn + " in hosted zone " +
                                  zone_id_;
         const Answer answer = api_.send("GET", path + "/rrset?maxitems=1&name=" +
-                                                   route53::query_escape(fqdn + ".") +
+                                                   adf::http::escape(fqdn + ".") +
                                                    "&type=" + type);
         if (!answer.ok()) throw api_.failure(what, answer);
         std::optional<RecordSet> set =

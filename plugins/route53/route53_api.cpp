@@ -1,7 +1,6 @@
 #include "route53_api.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -40,22 +39,7 @@ std::string seconds_text(double seconds) {
 
 std::string Answer::error_text() const {
     if (error) return error->code + ": " + error->message;
-    return "HTTP " + std::to_string(status) + " with " + adf_aws::excerpt(body);
-}
-
-std::string query_escape(const std::string &value) {
-    static const char *hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : value) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
+    return "HTTP " + std::to_string(status) + " with " + adf::http::excerpt(body, 120);
 }
 
 Api::Api(ApiSettings settings, CredentialSource credentials, adf::Host &host)
@@ -63,7 +47,7 @@ Api::Api(ApiSettings settings, CredentialSource credentials, adf::Host &host)
       credentials_(std::move(credentials)),
       host_(host),
       random_(std::random_device{}()) {
-    settings_.endpoint = adf_aws::without_trailing_slash(settings_.endpoint);
+    settings_.endpoint = adf::http::without_trailing_slash(settings_.endpoint);
 }
 
 Answer Api::send(const std::string &method, const std::string &path_and_query,
@@ -107,18 +91,21 @@ Answer Api::send_once(const std::string &method, const std::string &url,
                       const std::optional<std::string> &body, double timeout,
                       std::string &retry_reason) {
     const Credentials &credentials = credentials_.current();
-    adf_aws::HttpRequest request;
+    adf::http::Request request;
     request.method = method;
     request.url = url;
     request.body = body;
     request.timeout = timeout;
+    // AWS is on the internet: a host that reaches it through the proxy of
+    // its environment (https_proxy...) keeps doing so.
+    request.use_proxy = true;
     request.sigv4_scope = kSigV4Scope;
     request.sigv4_credentials = credentials.access_key_id + ":" + credentials.secret_access_key;
     if (body) request.headers.push_back("Content-Type: text/xml");
     if (!credentials.session_token.empty())
         request.headers.push_back("X-Amz-Security-Token: " + credentials.session_token);
 
-    const adf_aws::HttpResponse response = http_.perform(request);
+    const adf::http::Response response = http_.perform(request);
     Answer answer;
     if (!response.answered()) {
         retry_reason = (response.timed_out ? "no answer within " + seconds_text(timeout) + " ("

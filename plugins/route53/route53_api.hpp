@@ -5,13 +5,13 @@
 // is per account and shared with every other tool of the account).
 #pragma once
 
+#include <autodnsfailover/http.hpp>
 #include <autodnsfailover/plugin.hpp>
 
 #include <optional>
 #include <random>
 #include <string>
 
-#include "../aws-common/http_client.hpp"
 #include "credentials.hpp"
 #include "route53_xml.hpp"
 
@@ -60,11 +60,8 @@ class Api {
     ApiSettings settings_;
     CredentialSource credentials_;
     adf::Host &host_;
-    adf_aws::HttpClient http_;
+    adf::http::Client http_;
     std::mt19937 random_;
 };
-
-// RFC 3986 percent-encoding of a query value (unreserved characters kept).
-std::string query_escape(const std::string &value);
 
 }  // namespace route53

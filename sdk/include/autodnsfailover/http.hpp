@@ -125,6 +125,15 @@ inline std::string without_trailing_slash(std::string url) {
     return url;
 }
 
+// The http:// or https:// base URL of config key `path` (`fallback` when
+// absent), without trailing slashes; any other value is a config error.
+inline std::string url_setting(adf::Host &host, const char *path, const std::string &fallback) {
+    const std::string url = host.string(path, fallback);
+    if (!is_http_url(url))
+        host.config_error(path, "expected an http:// or https:// URL, got \"" + url + "\"");
+    return without_trailing_slash(url);
+}
+
 // Percent-encodes a URL query or path component (RFC 3986 unreserved kept).
 inline std::string escape(const std::string &text) {
     static const char hex[] = "0123456789ABCDEF";
