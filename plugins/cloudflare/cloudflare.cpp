@@ -8,7 +8,9 @@
 // exponential backoff and jitter, honouring Retry-After, for at most
 // max_retry_time seconds per operation; then the operation is transient.
 #include <autodnsfailover/http.hpp>
+#include <autodnsfailover/json.hpp>
 #include <autodnsfailover/plugin.hpp>
+#include <autodnsfailover/record_sets.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -19,12 +21,14 @@
 #include <vector>
 
 #include "backoff.hpp"
-#include "rest_dns.hpp"
 
 namespace {
 
 using adf_backoff::Backoff;
-using adf_rest_dns::describe;
+using adf::json::string_member;
+using adf::record_sets::addresses_of;
+using adf::record_sets::comparable_name;
+using adf::record_sets::describe;
 using nlohmann::json;
 
 constexpr const char *kDefaultEndpoint = "https://api.cloudflare.com/client/v4";
@@ -39,12 +43,6 @@ struct Entry {
     uint32_t ttl = 0;     // 1 = automatic
     std::string comment;
 };
-
-std::set<std::string> addresses_of(const std::vector<Entry> &entries) {
-    std::set<std::string> out;
-    for (const auto &entry : entries) out.insert(entry.address);
-    return out;
-}
 
 std::string attempts_text(unsigned attempts) {
     return std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
@@ -74,7 +72,7 @@ std::string errors_of(const json &envelope) {
             if (error.is_object() && error.contains("code") && error["code"].is_number_integer())
                 code = "[" + std::to_string(error["code"].get<long>()) + "] ";
             out += (out.empty() ? "" : "; ") + code +
-                   adf::http::excerpt(adf_rest_dns::string_member(error, "message"), 200);
+                   adf::http::excerpt(string_member(error, "message"), 200);
         }
     }
     return out;
@@ -85,7 +83,7 @@ class Cloudflare {
     static constexpr uint32_t capabilities = ADF_DNS_NOTES;
 
     explicit Cloudflare(adf::Host &host) : host_(host), random_(std::random_device{}()) {
-        endpoint_ = adf_rest_dns::endpoint_setting(host, "/endpoint", kDefaultEndpoint);
+        endpoint_ = adf::http::url_setting(host, "/endpoint", kDefaultEndpoint);
         zone_id_ = host.required_string(
             "/zone_id", "the zone's ID (32 hexadecimal digits, on the zone's Overview page)");
         if (!zone_id_.empty() && !is_zone_id(zone_id_))
@@ -113,7 +111,7 @@ class Cloudflare {
         Backoff backoff(max_retry_time_, random_);
         const std::vector<Entry> current = fetch(fqdn, family, backoff);
         const std::set<std::string> addresses = addresses_of(current);
-        adf_rest_dns::require_unchanged(fqdn, family, expected, addresses);
+        adf::record_sets::require_unchanged(fqdn, family, expected, addresses);
         if (addresses.count(record.address) != 0) {
             host_.info(describe(fqdn, family, record.address) +
                        " is already a record: nothing to add");
@@ -140,7 +138,7 @@ class Cloudflare {
         host_.info("added " + describe(fqdn, family, record.address) + " with TTL " +
                    std::to_string(ttl) +
                    (record.note.empty() ? "" : ", comment \"" + record.note + "\"") + " (record " +
-                   adf_rest_dns::string_member(created.value("result", json()), "id") + ")");
+                   string_member(created.value("result", json()), "id") + ")");
     }
 
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
@@ -148,12 +146,12 @@ class Cloudflare {
         Backoff backoff(max_retry_time_, random_);
         const std::vector<Entry> current = fetch(fqdn, family, backoff);
         const std::set<std::string> addresses = addresses_of(current);
-        adf_rest_dns::require_unchanged(fqdn, family, expected, addresses);
+        adf::record_sets::require_unchanged(fqdn, family, expected, addresses);
         if (addresses.count(address) == 0) {
             host_.info(describe(fqdn, family, address) + " is not a record: nothing to remove");
             return;
         }
-        adf_rest_dns::refuse_emptying(fqdn, family, address, addresses);
+        adf::record_sets::refuse_emptying(fqdn, family, address, addresses);
         for (const Entry &entry : current)
             if (entry.address == address)
                 delete_record(entry.id, describe(fqdn, family, address), backoff);
@@ -164,9 +162,8 @@ class Cloudflare {
         return "/zones/" + adf::http::escape(zone_id_) + "/dns_records";
     }
 
-    static std::string name_of(const std::string &fqdn) {
-        return adf_rest_dns::comparable_name(fqdn);
-    }
+    // The record name Cloudflare writes: lower case, no trailing dot.
+    static std::string name_of(const std::string &fqdn) { return comparable_name(fqdn); }
 
     // Every record of the name and type, page after page.
     std::vector<Entry> fetch(const std::string &fqdn, int family, Backoff &backoff) {
@@ -188,9 +185,8 @@ class Cloudflare {
                                                  ": the answer has no \"result\" list");
             for (const json &record : *result) {
                 // The filter is the server's: check what it returned.
-                if (adf_rest_dns::string_member(record, "type") != type ||
-                    adf_rest_dns::comparable_name(adf_rest_dns::string_member(record, "name")) !=
-                        name)
+                if (string_member(record, "type") != type ||
+                    comparable_name(string_member(record, "name")) != name)
                     continue;
                 Entry entry = entry_of(record, family, path);
                 if (ids.insert(entry.id).second) entries.push_back(std::move(entry));
@@ -210,8 +206,8 @@ class Cloudflare {
 
     Entry entry_of(const json &record, int family, const std::string &path) const {
         Entry entry;
-        entry.id = adf_rest_dns::string_member(record, "id");
-        entry.content = adf_rest_dns::string_member(record, "content");
+        entry.id = string_member(record, "id");
+        entry.content = string_member(record, "content");
         if (entry.id.empty())
             throw adf::Error(ADF_FAILED, "GET " + endpoint_ + path + ": a record without an id");
         const auto address = adf::canonical_address(entry.content, family);
@@ -223,7 +219,7 @@ class Cloudflare {
         entry.address = *address;
         const auto ttl = record.find("ttl");
         entry.ttl = ttl != record.end() && ttl->is_number_unsigned() ? ttl->get<uint32_t>() : 1;
-        entry.comment = adf_rest_dns::string_member(record, "comment");
+        entry.comment = string_member(record, "comment");
         return entry;
     }
 

@@ -11,7 +11,9 @@
 // Reads take the whole zone: the rrset_name/rrset_type filter of 4.7 leaves
 // out disabled records, and a REPLACE built from it would delete them.
 #include <autodnsfailover/http.hpp>
+#include <autodnsfailover/json.hpp>
 #include <autodnsfailover/plugin.hpp>
+#include <autodnsfailover/record_sets.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -20,12 +22,11 @@
 #include <string>
 #include <vector>
 
-#include "rest_dns.hpp"
-
 namespace {
 
-using adf_rest_dns::comparable_name;
-using adf_rest_dns::describe;
+using adf::json::string_member;
+using adf::record_sets::comparable_name;
+using adf::record_sets::describe;
 using nlohmann::json;
 
 constexpr const char *kCommentAccount = "autodnsfailover";
@@ -58,11 +59,11 @@ struct RRset {
         if (!comments.is_array() || comments.empty()) return "";
         const json *chosen = nullptr;
         for (const json &comment : comments) {
-            if (adf_rest_dns::string_member(comment, "account") != kCommentAccount) continue;
+            if (string_member(comment, "account") != kCommentAccount) continue;
             if (chosen == nullptr || modified_at(comment) >= modified_at(*chosen))
                 chosen = &comment;
         }
-        return adf_rest_dns::string_member(chosen ? *chosen : comments.front(), "content");
+        return string_member(chosen ? *chosen : comments.front(), "content");
     }
     static int64_t modified_at(const json &comment) {
         const auto it = comment.find("modified_at");
@@ -76,11 +77,10 @@ class PowerDns {
 
     explicit PowerDns(adf::Host &host) : host_(host) {
         if (host.has("/endpoint"))
-            endpoint_ = adf_rest_dns::endpoint_setting(host, "/endpoint", "");
+            endpoint_ = adf::http::url_setting(host, "/endpoint", "");
         else
-            host.config_error("/endpoint",
-                              "required: the URL of the PowerDNS webserver, e.g. "
-                              "http://127.0.0.1:8081");
+            host.required_string("/endpoint",
+                                 "the URL of the PowerDNS webserver, e.g. http://127.0.0.1:8081");
         // Accept the API's base URL as well as the webserver's.
         const std::string api_suffix = "/api/v1";
         if (endpoint_.size() >= api_suffix.size() &&
@@ -111,7 +111,7 @@ class PowerDns {
     void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
              const adf::Record &record) {
         RRset rrset = fetch(fqdn, family);
-        adf_rest_dns::require_unchanged(fqdn, family, expected, rrset.served());
+        adf::record_sets::require_unchanged(fqdn, family, expected, rrset.served());
         for (const Entry &entry : rrset.entries) {
             if (entry.address != record.address) continue;
             if (!entry.disabled) {
@@ -138,12 +138,12 @@ class PowerDns {
                 const std::string &address) {
         RRset rrset = fetch(fqdn, family);
         const std::set<std::string> served = rrset.served();
-        adf_rest_dns::require_unchanged(fqdn, family, expected, served);
+        adf::record_sets::require_unchanged(fqdn, family, expected, served);
         if (served.count(address) == 0) {
             host_.info(describe(fqdn, family, address) + " is not served: nothing to remove");
             return;
         }
-        adf_rest_dns::refuse_emptying(fqdn, family, address, served);
+        adf::record_sets::refuse_emptying(fqdn, family, address, served);
         std::vector<Entry> kept;  // disabled records stay as they are
         for (const Entry &entry : rrset.entries)
             if (entry.disabled || entry.address != address) kept.push_back(entry);
@@ -168,7 +168,7 @@ class PowerDns {
     static json comments_with_note(const json &existing, const std::string &note) {
         json out = json::array({{{"content", note}, {"account", kCommentAccount}}});
         for (const auto &comment : existing)
-            if (adf_rest_dns::string_member(comment, "account") != kCommentAccount)
+            if (string_member(comment, "account") != kCommentAccount)
                 out.push_back(comment);
         return out;
     }
@@ -181,28 +181,24 @@ class PowerDns {
     // `fqdn` as PowerDNS names RRsets (lower case, trailing dot), provided
     // it is inside the zone.
     std::string absolute_name(const std::string &fqdn) const {
-        const std::string name = comparable_name(fqdn);
-        const std::string suffix = "." + zone_;
-        const bool inside = name == zone_ || (name.size() > suffix.size() &&
-                                              name.compare(name.size() - suffix.size(),
-                                                           suffix.size(), suffix) == 0);
-        if (!inside)
-            throw adf::Error(ADF_BAD_CONFIG, "\"" + fqdn + "\" is not inside the zone \"" + zone_ +
-                                                 "\" (key \"zone\")");
-        return name + ".";
+        return adf::record_sets::name_in_zone(fqdn, zone_) + ".";
     }
 
     RRset fetch(const std::string &fqdn, int family) {
         const std::string name = absolute_name(fqdn);
         const std::string request = "GET " + endpoint_ + zone_path();
-        const json zone = adf_rest_dns::parse_json(call("GET", std::nullopt, request), request);
+        const adf::http::Response response = call("GET", std::nullopt, request);
+        const json zone = json::parse(response.body, nullptr, false);
+        if (zone.is_discarded())
+            throw adf::Error(ADF_FAILED, request + ": expected JSON, got " +
+                                             adf::http::excerpt(response.body, 120));
         const auto rrsets = zone.find("rrsets");
         if (!zone.is_object() || rrsets == zone.end() || !rrsets->is_array())
             throw adf::Error(ADF_FAILED, request + ": the zone has no \"rrsets\" list");
         RRset out;
         for (const json &rrset : *rrsets) {
-            if (comparable_name(adf_rest_dns::string_member(rrset, "name")) + "." != name ||
-                adf_rest_dns::string_member(rrset, "type") != adf::record_type(family))
+            if (comparable_name(string_member(rrset, "name")) + "." != name ||
+                string_member(rrset, "type") != adf::record_type(family))
                 continue;
             out.exists = true;
             out.ttl = rrset.value("ttl", 0u);
@@ -215,7 +211,7 @@ class PowerDns {
 
     static Entry entry_of(const json &record, int family, const std::string &request) {
         Entry entry;
-        entry.content = adf_rest_dns::string_member(record, "content");
+        entry.content = string_member(record, "content");
         entry.disabled = record.value("disabled", false);
         const auto address = adf::canonical_address(entry.content, family);
         if (!address)
@@ -283,7 +279,7 @@ class PowerDns {
     // PowerDNS's {"error": "..."} quoted, else an excerpt of the body.
     static std::string error_of(const adf::http::Response &response) {
         const json body = json::parse(response.body, nullptr, false);
-        const std::string error = adf_rest_dns::string_member(body, "error");
+        const std::string error = string_member(body, "error");
         if (!error.empty()) return adf::http::excerpt(error, 300);
         return adf::http::excerpt(response.body, 200);
     }

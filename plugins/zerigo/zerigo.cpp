@@ -9,9 +9,8 @@
 
 #include <autodnsfailover/http.hpp>
 #include <autodnsfailover/plugin.hpp>
+#include <autodnsfailover/record_sets.hpp>
 
-#include <algorithm>
-#include <cctype>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,19 +18,12 @@
 
 namespace {
 
+using adf::record_sets::addresses_of;
+using adf::record_sets::comparable_name;
+using adf::record_sets::describe;
+
 constexpr std::size_t kMaxBody = 16 * 1024 * 1024;
 constexpr const char *kDefaultEndpoint = "https://ns.zerigo.com/api/1.1/";
-
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
-std::string without_trailing_dot(std::string name) {
-    while (!name.empty() && name.back() == '.') name.pop_back();
-    return name;
-}
 
 // The text of child `name` of `parent`, nullopt when it is missing or
 // marked nil="true" (Zerigo's way of writing "no value").
@@ -53,12 +45,6 @@ std::optional<long> child_integer(const tinyxml2::XMLElement *parent, const char
     return std::nullopt;
 }
 
-std::string join(const std::set<std::string> &items) {
-    std::string out;
-    for (const auto &item : items) out += (out.empty() ? "" : ", ") + item;
-    return "[" + out + "]";
-}
-
 class Zerigo {
    public:
     static constexpr uint32_t capabilities = ADF_DNS_NOTES;
@@ -69,29 +55,25 @@ class Zerigo {
         if (user_.find(':') != std::string::npos)
             host.config_error("/user", "must not contain \":\" (HTTP Basic auth cannot send it)");
         api_key_ = host.required_string("/api_key", "the API key of the Zerigo account");
-        zone_ = lower(
-            without_trailing_dot(host.required_string("/zone", "the zone's domain name")));
-        endpoint_ = host.string("/endpoint", kDefaultEndpoint);
-        if (!adf::http::is_http_url(endpoint_))
-            host.config_error("/endpoint", "expected an http:// or https:// URL, got \"" +
-                                               endpoint_ + "\"");
-        if (endpoint_.empty() || endpoint_.back() != '/') endpoint_ += '/';
+        zone_ = comparable_name(host.required_string("/zone", "the zone's domain name"));
+        endpoint_ = adf::http::url_setting(host, "/endpoint", kDefaultEndpoint) + "/";
         ttl_ = static_cast<uint32_t>(host.integer("/ttl", 60, 1, 2147483647));
         request_timeout_ = host.number("/request_timeout", 10.0, 0.1, 300.0);
     }
 
     void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
-        for (const Entry &entry : fetch(fqdn, family)) sink.emit(entry.data, entry.ttl, entry.notes);
+        for (const Entry &entry : fetch(fqdn, family))
+            sink.emit(entry.data, entry.ttl, entry.notes);
     }
 
     void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
              const adf::Record &record) {
         const std::string hostname = hostname_of(fqdn);
-        const std::vector<Entry> current = fetch(fqdn, family);
-        require_unchanged(fqdn, family, expected, current);
-        if (find(current, record.address)) {
-            host_.info(std::string(adf::record_type(family)) + " " + record.address +
-                       " is already a record of " + fqdn + ": nothing to add");
+        const std::set<std::string> current = addresses_of(fetch(fqdn, family));
+        adf::record_sets::require_unchanged(fqdn, family, expected, current);
+        if (current.count(record.address) != 0) {
+            host_.info(describe(fqdn, family, record.address) +
+                       " is already a record: nothing to add");
             return;
         }
         // The host passes the set's TTL (records of a set share one, RFC
@@ -105,13 +87,14 @@ class Zerigo {
             throw adf::Error(ADF_FAILED, "Zerigo refused " + what + ": " + errors_of(response));
         require_success(response, "POST", path);
         host_.info("added " + describe(fqdn, family, record.address) + " with TTL " +
-                   std::to_string(ttl) + (record.note.empty() ? "" : ", note \"" + record.note + "\""));
+                   std::to_string(ttl) +
+                   (record.note.empty() ? "" : ", note \"" + record.note + "\""));
     }
 
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
         const std::vector<Entry> current = fetch(fqdn, family);
-        require_unchanged(fqdn, family, expected, current);
+        adf::record_sets::require_unchanged(fqdn, family, expected, addresses_of(current));
         bool found = false;
         for (const Entry &entry : current) {
             if (entry.address != address) continue;
@@ -136,38 +119,28 @@ class Zerigo {
         std::optional<uint32_t> default_ttl;
     };
 
-    static std::string describe(const std::string &fqdn, int family, const std::string &address) {
-        return fqdn + " " + adf::record_type(family) + " " + address;
-    }
-
     // The name relative to the zone, as Zerigo's <hostname> holds it.
     std::string hostname_of(const std::string &fqdn) const {
-        const std::string name = lower(without_trailing_dot(fqdn));
+        const std::string name = adf::record_sets::name_in_zone(fqdn, zone_);
         if (name == zone_)
             throw adf::Error(ADF_BAD_CONFIG,
                              "the zone apex \"" + zone_ +
                                  "\" cannot be managed through Zerigo: use a name below the "
                                  "zone (fqdn) or the parent zone (key \"zone\")");
-        const std::string suffix = "." + zone_;
-        if (name.size() <= suffix.size() ||
-            name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-            throw adf::Error(ADF_BAD_CONFIG, "\"" + fqdn + "\" is not inside the zone \"" + zone_ +
-                                                 "\" (key \"zone\")");
-        return name.substr(0, name.size() - suffix.size());
+        return name.substr(0, name.size() - zone_.size() - 1);  // and the dot
     }
 
     // The records of `fqdn` and `family`; a 404 means there are none.
     std::vector<Entry> fetch(const std::string &fqdn, int family) {
         const std::string hostname = hostname_of(fqdn);
-        const std::string name = lower(without_trailing_dot(fqdn));
-        const std::string path = "hosts.xml?fqdn=" + adf::http::escape(name);
+        const std::string path = "hosts.xml?fqdn=" + adf::http::escape(comparable_name(fqdn));
         tinyxml2::XMLDocument doc;
         const tinyxml2::XMLElement *root = get_xml(doc, path, "hosts");
         if (root == nullptr) return {};
         std::vector<Entry> entries;
         for (auto *node = root->FirstChildElement("host"); node != nullptr;
              node = node->NextSiblingElement("host")) {
-            if (lower(child_text(node, "hostname").value_or("")) != hostname) continue;
+            if (comparable_name(child_text(node, "hostname").value_or("")) != hostname) continue;
             if (child_text(node, "host-type").value_or("") != adf::record_type(family)) continue;
             entries.push_back(entry_of(node, family, path));
         }
@@ -227,27 +200,6 @@ class Zerigo {
         }
         require_success(response, "DELETE", path);
         host_.info("removed " + what + " (host " + std::to_string(id) + ")");
-    }
-
-    // Refuses to write when the set changed since the host read it.
-    void require_unchanged(const std::string &fqdn, int family,
-                           const std::vector<adf::Record> &expected,
-                           const std::vector<Entry> &current) const {
-        std::set<std::string> want, have;
-        for (const auto &record : expected) want.insert(record.address);
-        for (const auto &entry : current) have.insert(entry.address);
-        if (want != have)
-            throw adf::Error(ADF_CONFLICT, std::string("the ") + adf::record_type(family) +
-                                               " records of " + fqdn +
-                                               " changed since they were read: expected " +
-                                               join(want) + ", found " + join(have) +
-                                               "; nothing was changed");
-    }
-
-    static const Entry *find(const std::vector<Entry> &entries, const std::string &address) {
-        for (const auto &entry : entries)
-            if (entry.address == address) return &entry;
-        return nullptr;
     }
 
     std::string host_xml(const std::string &hostname, int family, const std::string &address,
