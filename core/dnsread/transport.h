@@ -1,6 +1,7 @@
-// One DNS exchange with one server over UDP or TCP, bounded by a timeout.
-// Only bytes travel here: the messages themselves are built and parsed with
-// libldns by the caller.
+// One DNS exchange with one server over UDP or TCP, bounded by a timeout:
+// the SDK's adf::dns transport (dns_transport.hpp, shared with the rfc2136
+// plugin), with failures worded for reads over DNS. Only bytes travel here:
+// the caller builds and parses the messages with libldns.
 #pragma once
 
 #include <cstdint>

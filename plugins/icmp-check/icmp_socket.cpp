@@ -58,7 +58,8 @@ std::string ping_group_explanation() {
 }
 
 EchoSocket::EchoSocket(int family) : family_(family) {
-    fd_.reset(socket(domain_of(family), SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol_of(family)));
+    fd_.reset(
+        socket(domain_of(family), SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol_of(family)));
     if (fd_) {
         raw_ = true;
         restrict_to_echo_replies();
@@ -76,7 +77,8 @@ EchoSocket::EchoSocket(int family) : family_(family) {
 }
 
 void EchoSocket::open_datagram(int raw_error) {
-    fd_.reset(socket(domain_of(family_), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol_of(family_)));
+    fd_.reset(
+        socket(domain_of(family_), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol_of(family_)));
     if (!fd_) {
         const int error = errno;
         std::string message = std::string("cannot open an ") + protocol_name(family_) +

@@ -122,7 +122,9 @@ bool answers(const ldns_pkt *answer, const ldns_pkt *request) {
 }  // namespace
 
 Client::Client(ClientOptions options)
-    : options_(std::move(options)), random_(std::random_device{}()) {
+    : options_(std::move(options)),
+      server_(options_.server.text()),
+      random_(std::random_device{}()) {
     zone_.reset(ldns_dname_new_frm_str(options_.zone.c_str()));
     if (!zone_)
         throw adf::Error(ADF_BAD_CONFIG, "\"" + options_.zone + "\" is not a valid domain name");
@@ -150,32 +152,43 @@ RdfPtr Client::name_in_zone(const std::string &fqdn) const {
     return name;
 }
 
+// Carries `message` (the wire form of `sent`) to the server and back.
+Bytes Client::transfer(const Bytes &message, const ldns_pkt *sent, bool tcp,
+                       adf::dns::Clock::time_point deadline, Operation operation) const {
+    const adf::dns::Exchange reply =
+        tcp ? adf::dns::tcp_exchange(options_.server, message, deadline)
+            : adf::dns::udp_exchange(options_.server, message, deadline, resend_every(operation),
+                                     [sent](const Bytes &datagram) {
+                                         PktPtr candidate = parse(datagram);
+                                         return candidate && answers(candidate.get(), sent);
+                                     });
+    if (reply.ok()) return reply.answer;
+    const adf::dns::Failure &failure = *reply.failure;
+    // Only a message too large for DNS itself will fail again: the rest is
+    // the network or the server, which may do better next round.
+    throw adf::Error(failure.kind == adf::dns::Failure::kTooLarge ? ADF_FAILED : ADF_TRANSIENT,
+                     failure.describe(server_));
+}
+
 Client::Answer Client::exchange(const ldns_pkt *request, Operation operation,
                                 const std::string &fqdn) {
-    const Clock::time_point deadline =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(options_.timeout));
+    const auto deadline = adf::dns::Clock::now() +
+                          std::chrono::duration_cast<adf::dns::Clock::duration>(
+                              std::chrono::duration<double>(options_.timeout));
     bool tcp = options_.tcp;
     for (;;) {
         PktPtr signed_request(ldns_pkt_clone(request));
         if (options_.key) tsig_sign(signed_request.get(), *options_.key);
         const Bytes message = wire_of(signed_request.get());
-        if (message.size() > kUdpMessageLimit) tcp = true;
+        if (message.size() > adf::dns::kUdpMessageLimit) tcp = true;
         const ldns_pkt *sent = signed_request.get();
-        Bytes wire = tcp ? tcp_exchange(options_.server, message, deadline)
-                         : udp_exchange(
-                               options_.server, message,
-                               [sent](const Bytes &datagram) {
-                                   PktPtr candidate = parse(datagram);
-                                   return candidate && answers(candidate.get(), sent);
-                               },
-                               deadline, resend_every(operation));
+        Bytes wire = transfer(message, sent, tcp, deadline, operation);
         PktPtr answer = parse(wire);
         if (!answer)
-            throw adf::Error(ADF_FAILED, options_.server.text + " sent an answer that is not a "
-                                                                "valid DNS message");
+            throw adf::Error(ADF_FAILED,
+                             server_ + " sent an answer that is not a valid DNS message");
         if (!answers(answer.get(), sent))
-            throw adf::Error(ADF_FAILED, options_.server.text +
+            throw adf::Error(ADF_FAILED, server_ +
                                              " sent an answer that does not match the request "
                                              "(another ID or question)");
         if (!tcp && ldns_pkt_tc(answer.get())) {
@@ -200,13 +213,13 @@ void Client::check_signature(ldns_pkt *answer, const Bytes &wire, const ldns_pkt
         return;
     if (auto problem = tsig_answer_problem(answer, wire, *options_.key,
                                            tsig_request_mac(signed_request), std::time(nullptr)))
-        throw adf::Error(ADF_FAILED, options_.server.text + ": " + *problem +
+        throw adf::Error(ADF_FAILED, server_ + ": " + *problem +
                                          "; check key_name, key_secret and key_algorithm");
 }
 
 adf::Error Client::answer_error(int rcode, uint16_t tsig_error_code, Operation operation,
                                 const std::string &fqdn) const {
-    const std::string &server = options_.server.text;
+    const std::string &server = server_;
     const std::string zone = without_final_dot(options_.zone);
     const std::string key = options_.key ? without_final_dot(options_.key->name) : "";
     const std::string algorithm = options_.key ? options_.key->algorithm : "";
@@ -290,7 +303,7 @@ std::vector<adf::Record> Client::read(const std::string &fqdn, int family) {
         throw answer_error(rcode, 0, Operation::kRead, fqdn);
     if (!ldns_pkt_aa(packet))
         throw adf::Error(ADF_FAILED,
-                         options_.server.text + " is not authoritative for " + fqdn +
+                         server_ + " is not authoritative for " + fqdn +
                              " (its answer lacks the AA bit, e.g. a referral to a delegated "
                              "zone): set server to a primary or secondary of the zone that "
                              "holds " + fqdn);
@@ -303,7 +316,7 @@ std::vector<adf::Record> Client::read(const std::string &fqdn, int family) {
         if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)
             throw adf::Error(ADF_FAILED, fqdn + " is a CNAME to " +
                                              without_final_dot(text_of(ldns_rr_rdf(rr, 0))) +
-                                             " at " + options_.server.text +
+                                             " at " + server_ +
                                              ": manage the name it points to");
         if (ldns_rr_get_type(rr) != type || ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
             ldns_rr_rd_count(rr) != 1)
@@ -360,7 +373,7 @@ void Client::send_update(const std::string &fqdn, int family,
     const std::string set = fqdn + " " + adf::record_type(family);
     if (rcode == LDNS_RCODE_NXRRSET || rcode == LDNS_RCODE_YXRRSET)
         throw adf::Error(ADF_CONFLICT,
-                         "the record set changed since it was read: " + options_.server.text +
+                         "the record set changed since it was read: " + server_ +
                              " answered " + rcode_name(rcode) + ", " + set +
                              (expected.empty() ? " exists now (it was empty)"
                                                : " is no longer " + set_text(expected)) +

@@ -11,16 +11,19 @@
 #include <string>
 #include <vector>
 
+#include <autodnsfailover/dns_transport.hpp>
 #include <autodnsfailover/plugin.hpp>
+#include <autodnsfailover/posix.hpp>
 
 #include "ldns_handles.h"
-#include "transport.h"
 #include "tsig.h"
 
 namespace rfc2136 {
 
+using adf::dns::Bytes;
+
 struct ClientOptions {
-    Endpoint server;
+    adf::SocketAddress server;
     std::string zone;            // the zone the names live in: "example.test"
     std::optional<TsigKey> key;  // none: unsigned messages
     uint32_t default_ttl = 60;   // TTL of a set created from nothing
@@ -55,6 +58,8 @@ class Client {
                             const std::string &fqdn) const;
 
     const ClientOptions &options() const { return options_; }
+    // The server as messages name it: "192.0.2.53:53", "[2001:db8::53]:53".
+    const std::string &server() const { return server_; }
 
    private:
     struct Answer {
@@ -63,6 +68,8 @@ class Client {
     };
 
     Answer exchange(const ldns_pkt *request, Operation operation, const std::string &fqdn);
+    Bytes transfer(const Bytes &message, const ldns_pkt *sent, bool tcp,
+                   adf::dns::Clock::time_point deadline, Operation operation) const;
     void check_signature(ldns_pkt *answer, const Bytes &wire, const ldns_pkt *signed_request,
                          Operation operation, const std::string &fqdn) const;
     double resend_every(Operation operation) const;
@@ -72,6 +79,7 @@ class Client {
     uint16_t next_id();
 
     ClientOptions options_;
+    std::string server_;  // "192.0.2.53:53", for messages
     RdfPtr zone_;
     std::mt19937 random_;
 };

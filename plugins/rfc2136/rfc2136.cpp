@@ -9,9 +9,9 @@
 #include <vector>
 
 #include <autodnsfailover/plugin.hpp>
+#include <autodnsfailover/posix.hpp>
 
 #include "client.h"
-#include "transport.h"
 #include "tsig.h"
 
 namespace {
@@ -32,25 +32,25 @@ class Rfc2136 {
 
     explicit Rfc2136(adf::Host &host) : host_(host) {
         rfc2136::ClientOptions options;
-        const std::optional<std::string> server =
-            required(host, kServer, "the IP address of the DNS server that takes the updates");
+        const std::string server = host.required_string(
+            kServer, "the IP address of the DNS server that takes the updates");
         const auto port = static_cast<uint16_t>(host.integer(kPort, 53, 1, 65535));
-        const std::optional<std::string> zone =
-            required(host, kZone, "the zone that holds the names, e.g. \"example.test\"");
+        const std::string zone =
+            host.required_string(kZone, "the zone that holds the names, e.g. \"example.test\"");
         options.key = key(host);
         options.default_ttl = static_cast<uint32_t>(host.integer(kTtl, 60, 1, 2147483647));
         options.timeout = host.number(kTimeout, 3.0, 0.1, 300.0);
         options.tcp = host.boolean(kTcp, false);
-        if (server) {
-            if (auto endpoint = rfc2136::make_endpoint(*server, port))
-                options.server = *endpoint;
+        if (!server.empty()) {  // empty: required_string said why
+            if (auto address = adf::socket_address(server, port))
+                options.server = *address;
             else
-                host.config_error(kServer, "\"" + *server +
+                host.config_error(kServer, "\"" + server +
                                                "\" is not an IP address (IPv4 or IPv6, e.g. "
                                                "\"192.0.2.53\")");
         }
-        if (!zone || host.config_failed()) return;
-        options.zone = *zone;
+        if (host.config_failed()) return;
+        options.zone = zone;
         try {
             client_ = std::make_unique<rfc2136::Client>(options);
         } catch (const adf::Error &e) {
@@ -67,26 +67,17 @@ class Rfc2136 {
              const adf::Record &record) {
         const uint32_t ttl = client_->add(fqdn, family, expected, record.address, record.ttl);
         host_.info("added " + record.address + " to " + fqdn + " " + adf::record_type(family) +
-                   " (TTL " + std::to_string(ttl) + ") at " + client_->options().server.text);
+                   " (TTL " + std::to_string(ttl) + ") at " + client_->server());
     }
 
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
         client_->remove(fqdn, family, expected, address);
         host_.info("removed " + address + " from " + fqdn + " " + adf::record_type(family) +
-                   " at " + client_->options().server.text);
+                   " at " + client_->server());
     }
 
    private:
-    static std::optional<std::string> required(adf::Host &host, const char *key,
-                                               const char *meaning) {
-        if (!host.has(key)) {
-            host.config_error(key, std::string("required: ") + meaning);
-            return std::nullopt;
-        }
-        return host.string(key);
-    }
-
     // The TSIG key, or none for unsigned updates (servers that allow updates
     // by client address). Name and secret come together.
     static std::optional<rfc2136::TsigKey> key(adf::Host &host) {

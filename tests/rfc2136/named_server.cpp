@@ -157,7 +157,7 @@ rfc2136::ClientOptions NamedServer::options() const { return options_with_key(ke
 
 rfc2136::ClientOptions NamedServer::unsigned_options() const {
     rfc2136::ClientOptions options;
-    options.server = *rfc2136::make_endpoint("127.0.0.1", port_);
+    options.server = *adf::socket_address("127.0.0.1", port_);
     options.zone = "example.test";
     options.timeout = 3.0;
     return options;

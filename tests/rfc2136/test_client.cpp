@@ -194,7 +194,7 @@ TEST_CASE("a server that never answers is a transient failure within the timeout
     REQUIRE(::bind(silent, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0);
     ::getsockname(silent, reinterpret_cast<sockaddr *>(&address), &size);
     rfc2136::ClientOptions options;
-    options.server = *rfc2136::make_endpoint("127.0.0.1", ntohs(address.sin_port));
+    options.server = *adf::socket_address("127.0.0.1", ntohs(address.sin_port));
     options.zone = "example.test";
     options.timeout = 0.5;
     Client client(options);
@@ -211,7 +211,7 @@ TEST_CASE("a server that never answers is a transient failure within the timeout
 
 TEST_CASE("response codes map to statuses and to messages naming what to check") {
     rfc2136::ClientOptions options;
-    options.server = *rfc2136::make_endpoint("192.0.2.53", 53);
+    options.server = *adf::socket_address("192.0.2.53", 53);
     options.zone = "example.test";
     options.key = rfc2136::TsigKey{"ddns-key", "hmac-sha256", "c2VjcmV0"};
     const Client client(options);

@@ -22,11 +22,12 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
-#include "plugin.hpp"  // adf::Error
-
+// Deliberately without plugin.hpp: the daemon's core, which has adf:: names
+// of its own, uses these helpers too (through dns_transport.hpp).
 namespace adf {
 
 // Owns one file descriptor (or none: -1) and closes it when it goes, so that
@@ -128,12 +129,12 @@ inline std::optional<SocketAddress> socket_address(const std::string &address, u
 }
 
 // The address a check is asked about (the `address` and `family` of
-// check()) with `port`. Throws adf::Error(ADF_FAILED) when it is not an
-// address of that family.
+// check()) with `port`. Throws std::invalid_argument when it is not an
+// address of that family (plugin.hpp's glue reports that as ADF_FAILED).
 inline SocketAddress peer_address(const std::string &address, int family, uint16_t port = 0) {
     if (auto target = socket_address(address, port, family)) return *target;
-    throw Error(ADF_FAILED,
-                "\"" + address + "\" is not an IPv" + std::to_string(family) + " address");
+    throw std::invalid_argument("\"" + address + "\" is not an IPv" + std::to_string(family) +
+                                " address");
 }
 
 }  // namespace adf
