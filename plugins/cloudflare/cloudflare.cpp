@@ -7,6 +7,7 @@
 // requests in 5 minutes per user) and server errors are retried with
 // exponential backoff and jitter, honouring Retry-After, for at most
 // max_retry_time seconds per operation; then the operation is transient.
+#include <autodnsfailover/backoff.hpp>
 #include <autodnsfailover/http.hpp>
 #include <autodnsfailover/json.hpp>
 #include <autodnsfailover/plugin.hpp>
@@ -20,11 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "backoff.hpp"
-
 namespace {
 
-using adf_backoff::Backoff;
+using adf::Backoff;
 using adf::json::string_member;
 using adf::record_sets::addresses_of;
 using adf::record_sets::comparable_name;
@@ -34,6 +33,8 @@ using nlohmann::json;
 constexpr const char *kDefaultEndpoint = "https://api.cloudflare.com/client/v4";
 constexpr int kPerPage = 100;
 constexpr long kIdenticalRecordExists = 81058;  // error code of a duplicate create
+// Delays between 0.5 and 8 s bounds, each at least half its bound.
+const adf::BackoffPolicy kRetryPolicy = {0.5, 8.0, 0.5};
 
 // One DNS record of Cloudflare, reduced to what the daemon manages.
 struct Entry {
@@ -43,10 +44,6 @@ struct Entry {
     uint32_t ttl = 0;     // 1 = automatic
     std::string comment;
 };
-
-std::string attempts_text(unsigned attempts) {
-    return std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
-}
 
 bool is_zone_id(const std::string &text) {
     return text.size() == 32 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
@@ -101,14 +98,14 @@ class Cloudflare {
     }
 
     void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
-        Backoff backoff(max_retry_time_, random_);
+        Backoff backoff(max_retry_time_, random_, kRetryPolicy);
         for (const Entry &entry : fetch(fqdn, family, backoff))
             sink.emit(entry.address, entry.ttl, entry.comment);
     }
 
     void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
              const adf::Record &record) {
-        Backoff backoff(max_retry_time_, random_);
+        Backoff backoff(max_retry_time_, random_, kRetryPolicy);
         const std::vector<Entry> current = fetch(fqdn, family, backoff);
         const std::set<std::string> addresses = addresses_of(current);
         adf::record_sets::require_unchanged(fqdn, family, expected, addresses);
@@ -143,7 +140,7 @@ class Cloudflare {
 
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
-        Backoff backoff(max_retry_time_, random_);
+        Backoff backoff(max_retry_time_, random_, kRetryPolicy);
         const std::vector<Entry> current = fetch(fqdn, family, backoff);
         const std::set<std::string> addresses = addresses_of(current);
         adf::record_sets::require_unchanged(fqdn, family, expected, addresses);
@@ -262,8 +259,7 @@ class Cloudflare {
             if (body) r.headers.push_back("Content-Type: application/json");
             r.body = body;
             // A retry only gets what is left of the budget.
-            r.timeout = first ? request_timeout_
-                              : std::max(0.1, std::min(request_timeout_, backoff.remaining()));
+            r.timeout = first ? request_timeout_ : backoff.retry_timeout(request_timeout_);
             const adf::http::Response response = client_.perform(r);
             if (!response.answered()) throw response.failure(request + " (" + what + ")");
             host_.debug(request + " -> HTTP " + std::to_string(response.status));
@@ -279,23 +275,11 @@ class Cloudflare {
 
     void wait_before_retry(const adf::http::Response &response, const std::string &request,
                            Backoff &backoff) {
-        std::optional<double> retry_after;
-        if (const auto header = response.header("retry-after"))
-            retry_after = adf_backoff::retry_after_seconds(*header);
         std::string reason = request + " answered HTTP " + std::to_string(response.status);
-        const json envelope = json::parse(response.body, nullptr, false);
-        const std::string errors = errors_of(envelope);
-        reason += errors.empty() ? "" : " (" + errors + ")";
-        if (retry_after) reason += ", retry-after " + adf_backoff::seconds_text(*retry_after);
-        const std::optional<double> delay = backoff.next_delay(retry_after);
-        if (!delay)
-            throw adf::Error(ADF_TRANSIENT,
-                             reason + "; gave up after " + attempts_text(backoff.retries() + 1) +
-                                 " in " + adf_backoff::seconds_text(backoff.elapsed()) +
-                                 " (max_retry_time " +
-                                 adf_backoff::seconds_text(backoff.budget()) + ")");
-        host_.warning(reason + "; retrying in " + adf_backoff::seconds_text(*delay));
-        Backoff::sleep(*delay);
+        const std::string errors = errors_of(json::parse(response.body, nullptr, false));
+        if (!errors.empty()) reason += " (" + errors + ")";
+        const std::string retry_after = response.header("retry-after").value_or("");
+        backoff.wait_or_give_up(host_, reason, adf::retry_after_seconds(retry_after));
     }
 
     // The envelope {success, errors, messages, result, result_info} of an

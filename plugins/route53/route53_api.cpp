@@ -1,21 +1,16 @@
 #include "route53_api.hpp"
 
-#include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <cstdio>
+#include <autodnsfailover/backoff.hpp>
+
 #include <set>
-#include <thread>
 
 namespace route53 {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // libcurl's native SigV4: Route 53 is a global service signed for us-east-1.
 constexpr const char *kSigV4Scope = "aws:amz:us-east-1:route53";
-constexpr double kFirstDelay = 0.2;  // seconds: the backoff's first ceiling
-constexpr double kMaxDelay = 5.0;    // seconds: the backoff's largest ceiling
+// Full jitter below bounds of 0.2 s doubling up to 5 s.
+const adf::BackoffPolicy kRetryPolicy = {0.2, 5.0, 0.0};
 
 // 400 answers that mean "not now" rather than "never".
 bool is_retryable_code(const std::string &code) {
@@ -23,16 +18,6 @@ bool is_retryable_code(const std::string &code) {
                                                 "PriorRequestNotComplete", "RequestLimitExceeded",
                                                 "TooManyRequestsException"};
     return codes.count(code) > 0;
-}
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string seconds_text(double seconds) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f s", seconds);
-    return text;
 }
 
 }  // namespace
@@ -53,14 +38,12 @@ Api::Api(ApiSettings settings, CredentialSource credentials, adf::Host &host)
 Answer Api::send(const std::string &method, const std::string &path_and_query,
                  const std::optional<std::string> &body) {
     const std::string url = settings_.endpoint + path_and_query;
-    const Clock::time_point start = Clock::now();
+    adf::Backoff backoff(settings_.max_retry_time, random_, kRetryPolicy);
     bool credentials_renewed = false;
-    for (unsigned attempt = 0;; ++attempt) {
-        // The first attempt gets the whole request_timeout; later ones only
-        // what is left of max_retry_time.
-        const double left = settings_.max_retry_time - seconds_since(start);
+    for (bool first = true;; first = false) {
+        // A retry only gets what is left of max_retry_time.
         const double timeout =
-            attempt == 0 ? settings_.request_timeout : std::min(settings_.request_timeout, left);
+            first ? settings_.request_timeout : backoff.retry_timeout(settings_.request_timeout);
         std::string retry_reason;
         Answer answer = send_once(method, url, body, timeout, retry_reason);
         if (retry_reason.empty() && answer.error && answer.error->code == "ExpiredToken" &&
@@ -70,19 +53,8 @@ Answer Api::send(const std::string &method, const std::string &path_and_query,
             continue;
         }
         if (retry_reason.empty()) return answer;
-
-        const double delay = backoff_delay(attempt);
-        const double elapsed = seconds_since(start);
-        if (elapsed + delay >= settings_.max_retry_time)
-            throw adf::Error(ADF_TRANSIENT,
-                             redact("Route 53 " + method + " " + url + ": " + retry_reason +
-                                    "; gave up after " + std::to_string(attempt + 1) +
-                                    " attempts in " + seconds_text(elapsed) +
-                                    " (max_retry_time " + seconds_text(settings_.max_retry_time) +
-                                    ")"));
-        host_.warning(redact("Route 53 " + method + " " + url + ": " + retry_reason +
-                             "; retrying in " + seconds_text(delay)));
-        std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+        backoff.wait_or_give_up(host_,
+                                redact("Route 53 " + method + " " + url + ": " + retry_reason));
     }
 }
 
@@ -108,7 +80,7 @@ Answer Api::send_once(const std::string &method, const std::string &url,
     const adf::http::Response response = http_.perform(request);
     Answer answer;
     if (!response.answered()) {
-        retry_reason = (response.timed_out ? "no answer within " + seconds_text(timeout) + " ("
+        retry_reason = (response.timed_out ? "no answer within " + adf::seconds_text(timeout) + " ("
                                            : "no answer (") +
                        response.no_answer + ")";
         return answer;
@@ -122,11 +94,6 @@ Answer Api::send_once(const std::string &method, const std::string &url,
                            (answer.error && is_retryable_code(answer.error->code));
     if (retryable) retry_reason = answer.error_text();
     return answer;
-}
-
-double Api::backoff_delay(unsigned attempt) {
-    const double ceiling = std::min(kMaxDelay, kFirstDelay * std::pow(2.0, std::min(attempt, 16u)));
-    return std::uniform_real_distribution<double>(0.0, ceiling)(random_);
 }
 
 adf::Error Api::failure(const std::string &what, const Answer &answer) const {

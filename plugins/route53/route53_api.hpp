@@ -1,6 +1,6 @@
-// Signed requests to the Route 53 API over one kept-alive libcurl handle,
+// Signed requests to the Route 53 API over one kept-alive adf::http client,
 // with retries: throttling, PriorRequestNotComplete, 5xx and requests that
-// got no answer are retried with exponential backoff and full jitter until
+// got no answer are retried with adf::Backoff (full jitter) until
 // max_retry_time has passed, then reported as ADF_TRANSIENT (the rate limit
 // is per account and shared with every other tool of the account).
 #pragma once
@@ -55,13 +55,12 @@ class Api {
     Answer send_once(const std::string &method, const std::string &url,
                      const std::optional<std::string> &body, double timeout,
                      std::string &retry_reason);
-    double backoff_delay(unsigned attempt);
 
     ApiSettings settings_;
     CredentialSource credentials_;
     adf::Host &host_;
     adf::http::Client http_;
-    std::mt19937 random_;
+    std::mt19937 random_;  // backoff jitter
 };
 
 }  // namespace route53
