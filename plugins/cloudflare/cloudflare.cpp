@@ -106,14 +106,9 @@ class Cloudflare {
     void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
              const adf::Record &record) {
         Backoff backoff(max_retry_time_, random_, kRetryPolicy);
-        const std::vector<Entry> current = fetch(fqdn, family, backoff);
-        const std::set<std::string> addresses = addresses_of(current);
-        adf::record_sets::require_unchanged(fqdn, family, expected, addresses);
-        if (addresses.count(record.address) != 0) {
-            host_.info(describe(fqdn, family, record.address) +
-                       " is already a record: nothing to add");
+        const std::set<std::string> current = addresses_of(fetch(fqdn, family, backoff));
+        if (!adf::record_sets::should_add(host_, fqdn, family, expected, current, record.address))
             return;
-        }
         // The host passes the set's TTL, or 0 for a first record.
         const uint32_t ttl = record.ttl != 0 ? record.ttl : ttl_;
         json body = {{"type", adf::record_type(family)},
@@ -142,13 +137,9 @@ class Cloudflare {
                 const std::string &address) {
         Backoff backoff(max_retry_time_, random_, kRetryPolicy);
         const std::vector<Entry> current = fetch(fqdn, family, backoff);
-        const std::set<std::string> addresses = addresses_of(current);
-        adf::record_sets::require_unchanged(fqdn, family, expected, addresses);
-        if (addresses.count(address) == 0) {
-            host_.info(describe(fqdn, family, address) + " is not a record: nothing to remove");
+        if (!adf::record_sets::should_remove(host_, fqdn, family, expected, addresses_of(current),
+                                             address))
             return;
-        }
-        adf::record_sets::refuse_emptying(fqdn, family, address, addresses);
         for (const Entry &entry : current)
             if (entry.address == address)
                 delete_record(entry.id, describe(fqdn, family, address), backoff);

@@ -111,19 +111,15 @@ class PowerDns {
     void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
              const adf::Record &record) {
         RRset rrset = fetch(fqdn, family);
-        adf::record_sets::require_unchanged(fqdn, family, expected, rrset.served());
-        for (const Entry &entry : rrset.entries) {
-            if (entry.address != record.address) continue;
-            if (!entry.disabled) {
-                host_.info(describe(fqdn, family, record.address) +
-                           " is already served: nothing to add");
-                return;
-            }
-            throw adf::Error(ADF_FAILED,
-                             describe(fqdn, family, record.address) +
-                                 " exists in PowerDNS but is disabled; someone took it out of "
-                                 "service on purpose: enable or delete it there first");
-        }
+        if (!adf::record_sets::should_add(host_, fqdn, family, expected, rrset.served(),
+                                          record.address))
+            return;
+        for (const Entry &entry : rrset.entries)
+            if (entry.address == record.address)  // there but not served: disabled
+                throw adf::Error(ADF_FAILED,
+                                 describe(fqdn, family, record.address) +
+                                     " exists in PowerDNS but is disabled; someone took it out "
+                                     "of service on purpose: enable or delete it there first");
         const uint32_t ttl = ttl_for(rrset, record.ttl, fqdn, family);
         rrset.entries.push_back({record.address, record.address, false});
         std::optional<json> comments;
@@ -137,13 +133,9 @@ class PowerDns {
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
         RRset rrset = fetch(fqdn, family);
-        const std::set<std::string> served = rrset.served();
-        adf::record_sets::require_unchanged(fqdn, family, expected, served);
-        if (served.count(address) == 0) {
-            host_.info(describe(fqdn, family, address) + " is not served: nothing to remove");
+        if (!adf::record_sets::should_remove(host_, fqdn, family, expected, rrset.served(),
+                                             address))
             return;
-        }
-        adf::record_sets::refuse_emptying(fqdn, family, address, served);
         std::vector<Entry> kept;  // disabled records stay as they are
         for (const Entry &entry : rrset.entries)
             if (entry.disabled || entry.address != address) kept.push_back(entry);

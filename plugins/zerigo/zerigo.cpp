@@ -70,12 +70,8 @@ class Zerigo {
              const adf::Record &record) {
         const std::string hostname = hostname_of(fqdn);
         const std::set<std::string> current = addresses_of(fetch(fqdn, family));
-        adf::record_sets::require_unchanged(fqdn, family, expected, current);
-        if (current.count(record.address) != 0) {
-            host_.info(describe(fqdn, family, record.address) +
-                       " is already a record: nothing to add");
+        if (!adf::record_sets::should_add(host_, fqdn, family, expected, current, record.address))
             return;
-        }
         // The host passes the set's TTL (records of a set share one, RFC
         // 2181), or 0 for a first record: then the configured default.
         const uint32_t ttl = record.ttl != 0 ? record.ttl : ttl_;
@@ -94,15 +90,11 @@ class Zerigo {
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
         const std::vector<Entry> current = fetch(fqdn, family);
-        adf::record_sets::require_unchanged(fqdn, family, expected, addresses_of(current));
-        bool found = false;
-        for (const Entry &entry : current) {
-            if (entry.address != address) continue;
-            found = true;
-            delete_host(entry.id, describe(fqdn, family, address));
-        }
-        if (!found)
-            host_.info(describe(fqdn, family, address) + " is not in DNS: nothing to remove");
+        if (!adf::record_sets::should_remove(host_, fqdn, family, expected, addresses_of(current),
+                                             address))
+            return;
+        for (const Entry &entry : current)
+            if (entry.address == address) delete_host(entry.id, describe(fqdn, family, address));
     }
 
    private:

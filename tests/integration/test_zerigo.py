@@ -137,6 +137,15 @@ def test_remove_deletes_only_that_host(fake, tmp_path):
     assert len({e["client"] for e in fake.log()}) == 1  # one kept-alive connection
 
 
+def test_remove_of_the_last_record_is_refused(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1"))
+    result = probe(tmp_path, config(fake), "dns", "remove", FQDN, "192.0.2.1")
+    assert result.returncode == 1
+    assert "last record" in result.stderr and "never emptied" in result.stderr
+    assert [h["data"] for h in fake.hosts()] == ["192.0.2.1"]
+    assert "DELETE" not in [e["method"] for e in fake.log()]
+
+
 def test_delete_answered_404_counts_as_already_gone(fake, tmp_path):
     fake.seed(a_host("192.0.2.1"), a_host("192.0.2.2"))
     fake.control("trigger", {"before": "delete", "remove": {"data": "192.0.2.1"}})

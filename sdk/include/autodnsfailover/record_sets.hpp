@@ -10,11 +10,11 @@
 //
 //   void remove(const std::string &fqdn, int family,
 //               const std::vector<adf::Record> &expected, const std::string &address) {
-//       const std::set<std::string> current = addresses_the_provider_serves(fqdn, family);
-//       adf::record_sets::require_unchanged(fqdn, family, expected, current);
-//       if (current.count(address) == 0) return;                 // nothing to do
-//       adf::record_sets::refuse_emptying(fqdn, family, address, current);
-//       ...delete it...
+//       const std::vector<Entry> entries = fetch(fqdn, family);   // the provider's now
+//       if (!adf::record_sets::should_remove(host_, fqdn, family, expected,
+//                                            adf::record_sets::addresses_of(entries), address))
+//           return;
+//       ...delete the entries of `address`...
 //   }
 #ifndef AUTODNSFAILOVER_RECORD_SETS_HPP
 #define AUTODNSFAILOVER_RECORD_SETS_HPP
@@ -96,6 +96,33 @@ inline void refuse_emptying(const std::string &fqdn, int family, const std::stri
         throw Error(ADF_FAILED, "refusing to remove " + describe(fqdn, family, address) +
                                     ": it is the last record of the name, and a pool is never "
                                     "emptied");
+}
+
+// The checks before adding `address`, given the addresses the provider has
+// now: ADF_CONFLICT when they are not the set the host read; false (logged)
+// when `address` is among them already, so there is nothing to add.
+inline bool should_add(const Host &host, const std::string &fqdn, int family,
+                       const std::vector<Record> &expected, const std::set<std::string> &current,
+                       const std::string &address) {
+    require_unchanged(fqdn, family, expected, current);
+    if (current.count(address) == 0) return true;
+    host.info(describe(fqdn, family, address) + " is already a record: nothing to add");
+    return false;
+}
+
+// The checks before removing `address`: ADF_CONFLICT as above; false
+// (logged) when it is not there, so there is nothing to remove; ADF_FAILED
+// when it is the last record.
+inline bool should_remove(const Host &host, const std::string &fqdn, int family,
+                          const std::vector<Record> &expected,
+                          const std::set<std::string> &current, const std::string &address) {
+    require_unchanged(fqdn, family, expected, current);
+    if (current.count(address) == 0) {
+        host.info(describe(fqdn, family, address) + " is not a record: nothing to remove");
+        return false;
+    }
+    refuse_emptying(fqdn, family, address, current);
+    return true;
 }
 
 }  // namespace adf::record_sets
