@@ -1,5 +1,7 @@
 #include "credentials.hpp"
 
+#include <autodnsfailover/json.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <ctime>
@@ -8,6 +10,8 @@
 
 namespace route53 {
 namespace {
+
+using adf::json::string_member;
 
 constexpr const char *kRolesPath = "/latest/meta-data/iam/security-credentials/";
 
@@ -26,11 +30,6 @@ std::optional<std::chrono::system_clock::time_point> parse_expiration(const std:
     const time_t seconds = timegm(&parts);
     if (seconds == static_cast<time_t>(-1)) return std::nullopt;
     return std::chrono::system_clock::from_time_t(seconds);
-}
-
-std::string json_string(const nlohmann::json &document, const char *key) {
-    const auto it = document.find(key);
-    return it != document.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 }  // namespace
@@ -70,24 +69,28 @@ void CredentialSource::fetch_instance_role() {
     const std::optional<std::string> roles = metadata_->get(kRolesPath);
     if (!roles) throw no_credentials("the instance has no IAM role (404 from " + roles_url + ")");
     const std::string role = roles->substr(0, roles->find_first_of("\r\n"));
-    if (role.empty()) throw no_credentials("the instance has no IAM role (" + roles_url + " is empty)");
+    if (role.empty())
+        throw no_credentials("the instance has no IAM role (" + roles_url + " is empty)");
 
     const std::string role_url = roles_url + role;
     const std::optional<std::string> body = metadata_->get(kRolesPath + role);
-    if (!body) throw no_credentials("the IAM role \"" + role + "\" has no credentials (404 from " + role_url + ")");
+    if (!body)
+        throw no_credentials("the IAM role \"" + role + "\" has no credentials (404 from " +
+                             role_url + ")");
     const nlohmann::json document = nlohmann::json::parse(*body, nullptr, false);
     if (!document.is_object())
-        throw adf::Error(ADF_FAILED, "the instance role credentials from " + role_url + " are not JSON");
-    const std::string code = json_string(document, "Code");
+        throw adf::Error(ADF_FAILED,
+                         "the instance role credentials from " + role_url + " are not JSON");
+    const std::string code = string_member(document, "Code");
     if (!code.empty() && code != "Success")
         throw adf::Error(ADF_FAILED, "instance metadata " + role_url + " says Code \"" + code +
                                          "\" instead of Success for the role's credentials");
-    Credentials fresh{json_string(document, "AccessKeyId"), json_string(document, "SecretAccessKey"),
-                      json_string(document, "Token")};
+    Credentials fresh{string_member(document, "AccessKeyId"),
+                      string_member(document, "SecretAccessKey"), string_member(document, "Token")};
     if (fresh.access_key_id.empty() || fresh.secret_access_key.empty())
         throw adf::Error(ADF_FAILED, "the instance role credentials from " + role_url +
                                          " lack AccessKeyId or SecretAccessKey");
-    const auto expiration = parse_expiration(json_string(document, "Expiration"));
+    const auto expiration = parse_expiration(string_member(document, "Expiration"));
     const auto now = std::chrono::system_clock::now();
     refresh_at_ = expiration ? *expiration - kRefreshMargin : now + kRefreshFallback;
     credentials_ = std::move(fresh);
