@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import free_port, wait_for_port
+from conftest import free_port, stop_process, wait_for_port
 
 R53 = "{https://route53.amazonaws.com/doc/2013-04-01/}"
 R53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -58,12 +58,7 @@ def moto_endpoint(tmp_path_factory):
         wait_for_port("127.0.0.1", port, timeout=30)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def unique_zone():
@@ -179,7 +174,49 @@ def aws_batch_check(route53, captured):
     return None
 
 
-class AwsProxy:
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """What the fake services' request handlers share: keep-alive, quiet."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as libcurl expects
+
+    def log_message(self, *args):
+        pass
+
+    def _request_body(self):
+        length = int(self.headers.get("Content-Length", 0))
+        return self.rfile.read(length) if length else b""
+
+    def _lower_case_headers(self):
+        return {k.lower(): v for k, v in self.headers.items()}
+
+    def _reply(self, status, content_type, data):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _LoopbackService:
+    """An HTTP server on 127.0.0.1 (a port of the kernel's choice) run in a
+    thread while the object is used as a context manager."""
+
+    def _listen(self, handler_class):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self.server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class AwsProxy(_LoopbackService):
     """A keep-alive HTTP proxy in front of `upstream` (moto) that records
     every request. `intercept(captured)` runs first: it may act (change moto
     in between) and return None to go on, or return (status, body) to answer
@@ -196,9 +233,7 @@ class AwsProxy:
         self._connections = 0
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as libcurl expects
-
+        class Handler(_Handler):
             def setup(self):
                 super().setup()
                 with proxy._lock:
@@ -206,11 +241,8 @@ class AwsProxy:
                     self.connection_number = proxy._connections
 
             def _handle(self):
-                length = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(length) if length else b""
-                captured = Captured(self.command, self.path,
-                                    {k.lower(): v for k, v in self.headers.items()}, body,
-                                    self.connection_number)
+                captured = Captured(self.command, self.path, self._lower_case_headers(),
+                                    self._request_body(), self.connection_number)
                 with proxy._lock:
                     proxy.requests.append(captured)
                 answer = proxy.intercept(captured)
@@ -219,22 +251,11 @@ class AwsProxy:
                 if answer is None:
                     answer = proxy._forward(captured)
                 status, text = answer
-                data = text.encode() if isinstance(text, str) else text
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._reply(status, "text/xml", text.encode() if isinstance(text, str) else text)
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._listen(Handler)
 
     def _forward(self, captured):
         connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port,
@@ -253,14 +274,6 @@ class AwsProxy:
         with self._lock:
             return self._connections
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
 
 def aws_error_xml(code, message):
     return (f'<?xml version="1.0"?><ErrorResponse xmlns="{R53_NS}"><Error><Type>Sender</Type>'
@@ -268,7 +281,7 @@ def aws_error_xml(code, message):
             f"<RequestId>test</RequestId></ErrorResponse>")
 
 
-class FakeImds:
+class FakeImds(_LoopbackService):
     """A scripted EC2 instance metadata service. `routes` maps a path to a
     list of answers used in turn (the last one repeats): (status, body), or
     "hangup" to close the connection without answering. Token PUTs answer
@@ -283,36 +296,20 @@ class FakeImds:
         self._lock = threading.Lock()
         imds = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(_Handler):
             def _handle(self):
-                length = int(self.headers.get("Content-Length", 0))
-                if length:
-                    self.rfile.read(length)
-                answer = imds._answer(self.command, self.path,
-                                      {k.lower(): v for k, v in self.headers.items()})
+                self._request_body()
+                answer = imds._answer(self.command, self.path, self._lower_case_headers())
                 if answer == "hangup":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 status, body = answer
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html" if "<" in body else "text/plain")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._reply(status, "text/html" if "<" in body else "text/plain", body.encode())
 
             do_GET = do_PUT = _handle
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._listen(Handler)
 
     def _answer(self, method, path, headers):
         with self._lock:
@@ -330,14 +327,6 @@ class FakeImds:
         with self._lock:
             return [entry for entry in self.log
                     if entry[0] == method and (path is None or entry[1] == path)]
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # What EC2 answers for a path that does not exist (no public address...).

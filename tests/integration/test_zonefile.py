@@ -12,7 +12,8 @@ from pathlib import Path
 import dns.zone
 import pytest
 
-from conftest import BINARY, REPO, base_config, free_port, probe, run, wait_for_port, write_config
+from conftest import (BINARY, REPO, base_config, free_port, probe, run, stop_process,
+                      wait_for_port, write_config)
 
 ZONE = """$TTL 300
 $ORIGIN example.test.
@@ -264,12 +265,7 @@ zone:
         wait_for_port("127.0.0.1", port)
         yield port, ["knotc", "-s", str(socket_path), "-b", "zone-reload", "example.test"]
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 def test_knot_serves_the_changes_after_the_reload_command(tmp_path, zone_file, knot):
@@ -317,12 +313,7 @@ zone "example.test" {{ type primary; file "{zone_file}"; }};
         assert dig(port, "new.example.test", "AAAA") == {"2001:db8::7"}
         assert dig(port, "example.test", "SOA") >= {"2024010104"}
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 def test_example_config_passes_check_config(tmp_path, adf_binary):
