@@ -2,11 +2,14 @@
 autodnsfailover binary (and real servers) on 127.0.0.0/8 and high ports.
 
 ADF_BUILD_DIR names the build tree (default: <repo>/build)."""
+import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -59,21 +62,47 @@ def write_config(path, config):
     return path
 
 
-def run(args, timeout=30, **kwargs):
-    """Runs the daemon binary with `args`; returns the CompletedProcess."""
-    return subprocess.run([str(BINARY), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, **kwargs)
+def run(args, timeout=30, prefix=(), **kwargs):
+    """Runs the daemon binary with `args`; returns the CompletedProcess.
+    `prefix` is a command the binary runs under, e.g. in_netns(name)."""
+    return subprocess.run([*map(str, prefix), str(BINARY), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
 
 
-def probe(tmp_path, config, *args, timeout=30, env=None):
+def probe(tmp_path, config, *args, timeout=30, env=None, prefix=()):
     """`autodnsfailover probe -c CONFIG ARGS...` with `config` written to a file.
     probe ipaddr [--family 4|6]; probe check ADDRESS [--timeout S];
     probe dns read FQDN [--family 4|6]; probe dns add FQDN ADDRESS [--ttl N] [--note T];
     probe dns remove FQDN ADDRESS.
-    Exit codes: 0 ok/alive, 1 failed/dead, 2 config or plugin error, 3 transient, 4 conflict."""
+    Exit codes: 0 ok/alive, 1 failed/dead, 2 config or plugin error, 3 transient, 4 conflict.
+    `env` adds variables to ours; `prefix` is a command to run it under (see run)."""
     cfg = write_config(Path(tmp_path) / f"probe-{time.monotonic_ns()}.json", config)
-    return run(["probe", "-c", cfg, *args], timeout=timeout,
+    return run(["probe", "-c", cfg, *args], timeout=timeout, prefix=prefix,
                env=None if env is None else {**os.environ, **env})
+
+
+def record_ttls(result):
+    """{address: ttl} from the output of `probe dns read` ("ADDRESS TTL NOTE"
+    lines), which must have succeeded."""
+    assert result.returncode == 0, result.stderr
+    out = {}
+    for line in result.stdout.splitlines():
+        fields = line.split()
+        if fields:
+            out[fields[0]] = int(fields[1])
+    return out
+
+
+def stop_process(process, timeout=10):
+    """Terminates a helper process (a daemon, a server, a fake API), killing
+    it when it does not end within `timeout` seconds, and reaps it."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture
@@ -112,13 +141,7 @@ class Daemon:
         return self.proc.wait(timeout=timeout)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._log.close()
 
 
@@ -153,3 +176,34 @@ def leftover_processes(marker):
     """PIDs of processes whose command line contains `marker`."""
     out = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
+
+
+# --- network namespaces ------------------------------------------------------
+
+def ip(*args):
+    """Runs iproute2's `ip ARGS...`; a failure raises with its stderr."""
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=10)
+
+
+def in_netns(name, *command):
+    """`command` run inside network namespace `name` (a prefix for run/probe
+    when `command` is empty)."""
+    return ["ip", "netns", "exec", name, *command]
+
+
+@contextlib.contextmanager
+def network_namespace(prefix):
+    """A new network namespace (its name starts with `prefix`) with nothing
+    but a loopback that is still down; yields its name and always deletes it.
+    Skips the test without root or iproute2, or where namespaces are refused."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("network namespaces need root and iproute2")
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    try:
+        ip("netns", "add", name)
+    except subprocess.CalledProcessError as error:
+        pytest.skip(f"cannot create a network namespace: {error.stderr.strip()}")
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)

@@ -15,7 +15,11 @@ high port, each in a directory of its own, serving one zone that takes RFC 2136 
 NS and ns1 A 127.0.0.1). `key`: True (a new hmac-sha256 key "ddns-key"), a
 key name (a new hmac-sha256 key of that name), a TsigKey, or None (no key).
 `allow_update`: "key" (updates signed with the key; the default), "address"
-(unsigned updates from loopback) or "none" (no updates at all)."""
+(unsigned updates from loopback) or "none" (no updates at all).
+
+knot_server(tmp_path, zone_file=PATH, key=None, allow_update="none") serves
+a zone file that something else writes (the zonefile plugin) as it is, and
+server.reload_command is the knotc command that makes Knot read it again."""
 import contextlib
 import dataclasses
 import re
@@ -32,7 +36,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from conftest import free_port
+from conftest import free_port, stop_process
 
 STARTUP_TIMEOUT = 15.0
 
@@ -69,7 +73,7 @@ def _resolve_key(key, generate):
 
 
 def zone_text(zone, records):
-    lines = [f"$TTL 300", f"$ORIGIN {zone}.",
+    lines = ["$TTL 300", f"$ORIGIN {zone}.",
              f"@ IN SOA ns1.{zone}. hostmaster.{zone}. ( 1 3600 600 86400 60 )",
              f"  IN NS ns1.{zone}.",
              "ns1 IN A 127.0.0.1"]
@@ -89,6 +93,7 @@ class DnsServer:
         self.directory = Path(directory)
         self.log_path = self.directory / f"{kind}.log"
         self.process = None
+        self.reload_command = None  # knot: the command that reloads the zone file
         self._log_file = None
 
     @property
@@ -210,14 +215,18 @@ class DnsServer:
             self.stop()
         raise RuntimeError(f"{self.kind} did not start; log:\n{self.log()}")
 
+    @contextlib.contextmanager
+    def running(self, prepare):
+        """Launches the server (see launch), yields it, always stops it."""
+        try:
+            self.launch(prepare)
+            yield self
+        finally:
+            self.stop()
+
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         if self._log_file:
             self._log_file.close()
             self._log_file = None
@@ -247,15 +256,22 @@ zone "{server.zone}" {{ type primary; file "{zone_file}"; {update} }};
 """
 
 
+def _new_server(kind, program, tmp_path, zone, key, generate, address):
+    """A DnsServer of `kind`, not started, in a new directory below
+    `tmp_path`, its key resolved (see the module doc). Skips the test when
+    `program` is not installed."""
+    if not shutil.which(program):
+        pytest.skip(f"{program} ({kind}) is not installed")
+    directory = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=tmp_path))
+    return DnsServer(kind, directory, zone, _resolve_key(key, generate), address)
+
+
 @contextlib.contextmanager
 def bind_server(tmp_path, zone="example.test", records=(), key=True, allow_update="key",
                 address="127.0.0.1"):
     """BIND 9 serving `zone` (see the module doc); yields a DnsServer."""
-    if not shutil.which("named"):
-        pytest.skip("named (bind9) is not installed")
-    key = _resolve_key(key, generate_key)
-    directory = Path(tempfile.mkdtemp(prefix="bind-", dir=tmp_path))
-    server = DnsServer("bind", directory, zone, key, address)
+    server = _new_server("bind", "named", tmp_path, zone, key, generate_key, address)
+    directory = server.directory
 
     def prepare():
         zone_file = directory / f"{zone}.db"
@@ -265,17 +281,15 @@ def bind_server(tmp_path, zone="example.test", records=(), key=True, allow_updat
         (directory / "named.conf").write_text(_bind_conf(server, zone_file, allow_update))
         return ["named", "-g", "-c", str(directory / "named.conf")]
 
-    try:
-        if key:
-            (directory / "tsig.key").write_text(
-                f'key "{key.name}" {{ algorithm {key.algorithm}; secret "{key.secret}"; }};\n')
-        server.launch(prepare)
+    key = server.key  # resolved
+    if key:
+        (directory / "tsig.key").write_text(
+            f'key "{key.name}" {{ algorithm {key.algorithm}; secret "{key.secret}"; }};\n')
+    with server.running(prepare):
         yield server
-    finally:
-        server.stop()
 
 
-def _knot_conf(server, run_dir, zone_file, allow_update):
+def _knot_conf(server, run_dir, zone_file, allow_update, journal):
     key_section = acl_section = zone_acl = ""
     if server.key:
         key_section = f"""key:
@@ -316,7 +330,7 @@ database:
     storage: "{server.directory}"
     zonefile-sync: -1
     zonefile-load: whole
-    journal-content: changes
+    journal-content: {journal}
 zone:
   - domain: {server.zone}
     file: "{zone_file}"
@@ -325,30 +339,32 @@ zone:
 
 @contextlib.contextmanager
 def knot_server(tmp_path, zone="example.test", records=(), key=True, allow_update="key",
-                address="127.0.0.1"):
-    """Knot DNS serving `zone` (see the module doc); yields a DnsServer."""
-    if not shutil.which("knotd"):
-        pytest.skip("knotd is not installed")
-    key = _resolve_key(key, generate_knot_key)
-    directory = Path(tempfile.mkdtemp(prefix="knot-", dir=tmp_path))
+                address="127.0.0.1", zone_file=None):
+    """Knot DNS serving `zone` (see the module doc); yields a DnsServer.
+    With `zone_file`, it serves that file as it is (`records` unused) and
+    keeps no journal, so that server.reload_command reads the file again."""
+    server = _new_server("knot", "knotd", tmp_path, zone, key, generate_knot_key, address)
+    directory = server.directory
     # The control socket's path must fit in sun_path (108 bytes): keep the
     # run directory short, whatever tmp_path is.
     run_dir = Path(tempfile.mkdtemp(prefix="adf-knot-"))
-    server = DnsServer("knot", directory, zone, key, address)
+    server.reload_command = ["knotc", "-s", str(run_dir / "knot.sock"), "-b", "zone-reload", zone]
+    journal = "none" if zone_file else "changes"
 
     def prepare():
-        zone_file = directory / f"{zone}.zone"
-        zone_file.write_text(zone_text(zone, records))
+        served = zone_file or directory / f"{zone}.zone"
+        if not zone_file:
+            served.write_text(zone_text(zone, records))
         for stale in run_dir.iterdir():
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
-        (directory / "knot.conf").write_text(_knot_conf(server, run_dir, zone_file, allow_update))
+        (directory / "knot.conf").write_text(
+            _knot_conf(server, run_dir, served, allow_update, journal))
         return ["knotd", "-c", str(directory / "knot.conf")]
 
     try:
-        server.launch(prepare)
-        yield server
+        with server.running(prepare):
+            yield server
     finally:
-        server.stop()
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -359,3 +375,9 @@ def dns_server(kind, tmp_path, zone="example.test", records=(), key=True, allow_
                address="127.0.0.1"):
     """bind_server or knot_server by name ("bind", "knot")."""
     return SERVERS[kind](tmp_path, zone, records, key, allow_update, address)
+
+
+def static_server(kind, tmp_path, zone="example.test", records=()):
+    """A server of `kind` ("bind", "knot") serving fixed records: no key, no
+    updates."""
+    return dns_server(kind, tmp_path, zone, records, key=None, allow_update="none")

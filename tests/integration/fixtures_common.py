@@ -1,21 +1,17 @@
 """Helpers shared by the plugin tests beyond what conftest.py offers: timing
-a call, IPv6 loopback detection, stopping a helper process, a fake provider
-API run as a process, an environment without proxies, and network
-namespaces of the test's own."""
-import contextlib
+a call, IPv6 loopback detection, a fake provider API run as a process and an
+environment without proxies. (stop_process comes from conftest.py; some
+modules import it from here.)"""
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, stop_process
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
                    "ALL_PROXY", "no_proxy", "NO_PROXY")
@@ -36,17 +32,6 @@ def ipv6_loopback_available():
         return True
     except OSError:
         return False
-
-
-def stop_process(process, timeout=10):
-    """Terminates a helper process (a fake API, a server), killing it when it
-    does not end within `timeout` seconds, and reaps it."""
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 class FakeService:
@@ -92,31 +77,3 @@ def no_proxy_environment(monkeypatch):
     pytestmark = pytest.mark.usefixtures("no_proxy_environment")."""
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-
-
-def ip(*args):
-    """Runs iproute2's `ip ARGS...`; a failure raises with its stderr."""
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=10)
-
-
-def in_netns(name, *command):
-    """`command` run inside network namespace `name`."""
-    return ["ip", "netns", "exec", name, *command]
-
-
-@contextlib.contextmanager
-def network_namespace(prefix):
-    """A new network namespace (its name starts with `prefix`) with nothing
-    but a loopback that is still down; yields its name and always deletes it.
-    Skips the test without root or iproute2, or where namespaces are refused."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("network namespaces need root and iproute2")
-    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
-    try:
-        ip("netns", "add", name)
-    except subprocess.CalledProcessError as error:
-        pytest.skip(f"cannot create a network namespace: {error.stderr.strip()}")
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)

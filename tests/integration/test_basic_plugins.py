@@ -2,14 +2,9 @@
 config rules, the static and ifaddr own-address plugins. ifaddr's choice of
 interface is tested in a network namespace of its own, where the test decides
 which interfaces exist, are up, and hold which addresses."""
-import os
-import shutil
-import subprocess
-import uuid
-
 import pytest
 
-from conftest import BINARY, base_config, probe, write_config
+from conftest import base_config, in_netns, ip, network_namespace, probe
 
 
 def timer_config(**keys):
@@ -146,23 +141,12 @@ def test_ifaddr_config_errors_exit_2_naming_the_key(tmp_path, keys, path):
 
 # --- ifaddr in a namespace whose interfaces the test controls ---------------
 
-def ip(*args):
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=10)
-
-
 @pytest.fixture(scope="module")
 def netns():
     """A network namespace with: lo (down), veth ll0 (up, link-local addresses
     only), veth dn0 (down, 10.9.9.9), veth pub0 (up, 10.1.1.1 and 2001:db8::2),
     created in that order. Each veth peer (*1) is up and has no address."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 for a network namespace")
-    name = f"adf-basics-{uuid.uuid4().hex[:8]}"
-    try:
-        ip("netns", "add", name)
-    except subprocess.CalledProcessError as e:
-        pytest.skip(f"cannot create a network namespace: {e.stderr.strip()}")
-    try:
+    with network_namespace("adf-basics") as name:
         for pair in ("ll", "dn", "pub"):
             ip("-n", name, "link", "add", f"{pair}0", "type", "veth", "peer", "name", f"{pair}1")
             for end in (f"{pair}0", f"{pair}1"):
@@ -176,15 +160,11 @@ def netns():
         for up in ("ll0", "ll1", "dn1", "pub0", "pub1"):
             ip("-n", name, "link", "set", up, "up")
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
 
 
 def own_address_in(netns, tmp_path, family, **keys):
-    config = write_config(tmp_path / f"ifaddr-{uuid.uuid4().hex[:8]}.json", ifaddr_config(**keys))
-    return subprocess.run(["ip", "netns", "exec", netns, str(BINARY), "probe", "-c", str(config),
-                           "ipaddr", "--family", str(family)],
-                          capture_output=True, text=True, timeout=30)
+    return probe(tmp_path, ifaddr_config(**keys), "ipaddr", "--family", str(family),
+                 prefix=in_netns(netns))
 
 
 def test_ifaddr_default_is_the_first_up_interface_with_a_usable_address(netns, tmp_path):

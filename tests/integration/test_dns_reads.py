@@ -4,68 +4,17 @@ started here on loopback) instead of a read through the dns plugin, while
 writes still go through the plugin. Peers are dead when listed in a file
 (check-deadlist); dns-memory stands for an API backend whose reads can be
 made to fail."""
-import contextlib
 import json
-import shutil
 import socket
-import tempfile
 
 import pytest
 
 from conftest import (PLUGIN_DIR, TEST_PLUGIN_DIR, base_config, free_port, run, wait_until,
                       write_config)
-from dns_servers import DnsServer, bind_server, knot_server, zone_text
+from dns_servers import bind_server, knot_server, static_server, zone_text
 
 FQDN = "www.example.test"
 SELF = "127.0.0.11"
-
-
-@contextlib.contextmanager
-def knot_serving_file(tmp_path, zone_file, zone="example.test"):
-    """knotd serving `zone_file` as it is on disk (never written back), with
-    a control socket; yields the DnsServer and the reload command that makes
-    Knot load the file again."""
-    if not shutil.which("knotd"):
-        pytest.skip("knotd is not installed")
-    run_dir = tempfile.mkdtemp(prefix="knot-", dir=tmp_path)
-    server = DnsServer("knot", run_dir, zone, None)
-    control = f"{run_dir}/knot.sock"
-
-    def prepare():
-        (server.directory / "knot.conf").write_text(f"""
-server:
-    rundir: "{run_dir}"
-    listen: 127.0.0.1@{server.port}
-control:
-    listen: "{control}"
-log:
-  - target: stderr
-    any: warning
-database:
-    storage: "{run_dir}"
-template:
-  - id: default
-    storage: "{run_dir}"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-zone:
-  - domain: {zone}
-    file: "{zone_file}"
-""")
-        return ["knotd", "-c", str(server.directory / "knot.conf")]
-
-    try:
-        server.launch(prepare)
-        yield server, ["knotc", "-s", control, "-b", "zone-reload", zone]
-    finally:
-        server.stop()
-
-
-def static_server(kind, tmp_path, zone, records):
-    """A server of `kind` ("bind" or "knot") serving fixed records."""
-    start = bind_server if kind == "bind" else knot_server
-    return start(tmp_path, zone, records, key=None, allow_update="none")
 
 
 def where(server):
@@ -123,44 +72,39 @@ def read_line(server, *addresses):
             + ", ".join(addresses))
 
 
+PAIR = ["www 60 IN A 127.0.0.12", "www 60 IN A 127.0.0.13"]
+
+
+def assert_writes_are_read_back(tmp_path, server, dns):
+    """A round that reads PAIR from `server`, adds SELF and removes the dead
+    127.0.0.13 through `dns`; then a round that reads the result from
+    `server` and has nothing to do."""
+    config = daemon_config(tmp_path, dns, [where(server)], dead=["127.0.0.13"])
+    result = run_once(config)
+    assert result.returncode == 0, result.stderr
+    assert read_line(server, "127.0.0.12", "127.0.0.13") in result.stderr
+    assert "added myself (127.0.0.11) into DNS" in result.stderr
+    assert "peer 127.0.0.13 seems dead, removing it" in result.stderr
+    assert server.dig(FQDN) == {"127.0.0.11", "127.0.0.12"}
+
+    again = run_once(config)
+    assert again.returncode == 0, again.stderr
+    assert read_line(server, "127.0.0.11", "127.0.0.12") in again.stderr
+    assert "added myself" not in again.stderr and "removing" not in again.stderr
+
+
 def test_zonefile_writes_are_read_back_over_dns_from_knot(tmp_path, adf_binary):
     zone = tmp_path / "example.test.db"
-    zone.write_text(zone_text("example.test", ["www 60 IN A 127.0.0.12",
-                                               "www 60 IN A 127.0.0.13"]))
-    with knot_serving_file(tmp_path, zone) as (server, reload_command):
+    zone.write_text(zone_text("example.test", PAIR))
+    with knot_server(tmp_path, zone_file=zone, key=None, allow_update="none") as server:
         dns = {"plugin": "zonefile", "path": str(zone), "zone": "example.test",
-               "reload_command": reload_command}
-        config = daemon_config(tmp_path, dns, [where(server)], dead=["127.0.0.13"])
-        result = run_once(config)
-        assert result.returncode == 0, result.stderr
-        assert read_line(server, "127.0.0.12", "127.0.0.13") in result.stderr
-        assert "added myself (127.0.0.11) into DNS" in result.stderr
-        assert "peer 127.0.0.13 seems dead, removing it" in result.stderr
-        assert server.dig(FQDN) == {"127.0.0.11", "127.0.0.12"}
-
-        # The next round reads the result from Knot and has nothing to do.
-        again = run_once(config)
-        assert again.returncode == 0, again.stderr
-        assert read_line(server, "127.0.0.11", "127.0.0.12") in again.stderr
-        assert "added myself" not in again.stderr and "removing" not in again.stderr
+               "reload_command": server.reload_command}
+        assert_writes_are_read_back(tmp_path, server, dns)
 
 
 def test_rfc2136_writes_are_read_back_over_dns_from_bind(tmp_path, adf_binary):
-    with bind_server(tmp_path, "example.test", ["www 60 IN A 127.0.0.12",
-                                                "www 60 IN A 127.0.0.13"]) as server:
-        config = daemon_config(tmp_path, server.plugin_config(), [where(server)],
-                               dead=["127.0.0.13"])
-        result = run_once(config)
-        assert result.returncode == 0, result.stderr
-        assert read_line(server, "127.0.0.12", "127.0.0.13") in result.stderr
-        assert "added myself (127.0.0.11) into DNS" in result.stderr
-        assert "peer 127.0.0.13 seems dead, removing it" in result.stderr
-        assert server.dig(FQDN) == {"127.0.0.11", "127.0.0.12"}
-
-        again = run_once(config)
-        assert again.returncode == 0, again.stderr
-        assert read_line(server, "127.0.0.11", "127.0.0.12") in again.stderr
-        assert "added myself" not in again.stderr and "removing" not in again.stderr
+    with bind_server(tmp_path, "example.test", PAIR) as server:
+        assert_writes_are_read_back(tmp_path, server, server.plugin_config())
 
 
 def test_lagging_answer_makes_the_conditional_write_conflict(tmp_path, adf_binary):

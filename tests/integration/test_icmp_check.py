@@ -9,13 +9,11 @@ afterwards: no packet leaves loopback or that namespace."""
 import os
 import shutil
 import subprocess
-import uuid
-from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, base_config, probe, write_config
-from fixtures_common import elapsed, in_netns, ip, ipv6_loopback_available, network_namespace
+from conftest import BINARY, base_config, in_netns, ip, network_namespace, probe, write_config
+from fixtures_common import elapsed, ipv6_loopback_available
 
 SILENT_PEER = "192.0.2.2"        # behind a veth in the namespace: nobody answers
 BLACKHOLED_PEER = "198.51.100.1"  # blackhole route in the namespace
@@ -25,13 +23,6 @@ DROP_CAP_NET_RAW = ["setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw"]
 
 def icmp_config(**keys):
     return base_config(check={"plugin": "icmp-check", **keys})
-
-
-def run_probe(tmp_path, config, address, timeout, prefix=()):
-    """probe check, optionally through a command prefix (ip netns exec ...)."""
-    cfg = write_config(Path(tmp_path) / f"icmp-{uuid.uuid4().hex}.json", config)
-    return subprocess.run([*prefix, str(BINARY), "probe", "-c", str(cfg), "check", address,
-                           "--timeout", str(timeout)], capture_output=True, text=True, timeout=30)
 
 
 @pytest.fixture
@@ -113,16 +104,16 @@ def test_bad_keys_are_config_errors_naming_the_key(tmp_path, keys, path):
 # --- dead ---------------------------------------------------------------------
 
 def test_silent_peer_is_dead_within_the_timeout(tmp_path, netns):
-    result, seconds = elapsed(run_probe, tmp_path, icmp_config(), SILENT_PEER, 0.5,
-                              in_netns(netns))
+    result, seconds = elapsed(probe, tmp_path, icmp_config(), "check", SILENT_PEER,
+                              "--timeout", "0.5", prefix=in_netns(netns))
     assert result.returncode == 1, result.stderr
     assert f"dead: no echo reply from {SILENT_PEER} within 0.5 s" in result.stdout
     assert seconds < 2.0  # the check stops itself at 0.5 s; the rest is process start-up
 
 
 def test_blackholed_peer_is_dead_with_the_send_error(tmp_path, netns):
-    result = run_probe(tmp_path, icmp_config(count=2, required=2), BLACKHOLED_PEER, 0.5,
-                       in_netns(netns))
+    result = probe(tmp_path, icmp_config(count=2, required=2), "check", BLACKHOLED_PEER,
+                   "--timeout", "0.5", prefix=in_netns(netns))
     assert result.returncode == 1
     assert f"cannot send echo requests to {BLACKHOLED_PEER}" in result.stdout
     assert "blackhole" in result.stdout
@@ -132,7 +123,8 @@ def test_blackholed_ipv6_peer_is_dead(tmp_path, netns):
     if not ipv6_loopback_available():
         pytest.skip("the kernel has no IPv6")
     ip("-n", netns, "-6", "route", "add", "blackhole", f"{BLACKHOLED_PEER6}/128")
-    result = run_probe(tmp_path, icmp_config(), BLACKHOLED_PEER6, 0.5, in_netns(netns))
+    result = probe(tmp_path, icmp_config(), "check", BLACKHOLED_PEER6, "--timeout", "0.5",
+                   prefix=in_netns(netns))
     assert result.returncode == 1
     assert f"cannot send echo requests to {BLACKHOLED_PEER6}" in result.stdout
 
@@ -171,12 +163,13 @@ def test_without_cap_net_raw_uses_a_datagram_socket_where_ping_group_range_allow
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv (util-linux) is needed to drop CAP_NET_RAW")
     set_ping_group_range(netns, f"{os.getegid()} {os.getegid()}")
-    result = run_probe(tmp_path, icmp_config(count=2, required=2, interval=0.05), "127.0.0.1", 2,
-                       in_netns(netns, *DROP_CAP_NET_RAW))
+    result = probe(tmp_path, icmp_config(count=2, required=2, interval=0.05), "check",
+                   "127.0.0.1", "--timeout", "2", prefix=in_netns(netns, *DROP_CAP_NET_RAW))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "datagram socket" in result.stderr
     if ipv6_loopback_available():
-        result = run_probe(tmp_path, icmp_config(), "::1", 2, in_netns(netns, *DROP_CAP_NET_RAW))
+        result = probe(tmp_path, icmp_config(), "check", "::1", "--timeout", "2",
+                       prefix=in_netns(netns, *DROP_CAP_NET_RAW))
         assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -184,7 +177,8 @@ def test_without_any_icmp_privilege_the_error_names_what_is_missing(tmp_path, ne
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv (util-linux) is needed to drop CAP_NET_RAW")
     set_ping_group_range(netns, "1 0")  # the kernel default: nobody
-    result = run_probe(tmp_path, icmp_config(), "127.0.0.1", 1, in_netns(netns, *DROP_CAP_NET_RAW))
+    result = probe(tmp_path, icmp_config(), "check", "127.0.0.1", "--timeout", "1",
+                   prefix=in_netns(netns, *DROP_CAP_NET_RAW))
     assert result.returncode == 1
     assert "CAP_NET_RAW" in result.stdout
     assert 'net.ipv4.ping_group_range is "1 0"' in result.stdout

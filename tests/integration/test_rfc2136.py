@@ -8,23 +8,12 @@ import time
 
 import pytest
 
-from conftest import BINARY, REPO, base_config, free_port, probe, run, write_config
+from conftest import BINARY, REPO, base_config, free_port, probe, record_ttls, run, write_config
 from dns_servers import bind_server, dns_server, generate_key
 
 FQDN = "www.example.test"
 POOL = ["www 120 IN A 192.0.2.1", "www 120 IN A 192.0.2.2", "www 120 IN AAAA 2001:db8::1"]
 BOTH = ["bind", "knot"]
-
-
-def records(result):
-    """{address: ttl} from `probe dns read` output ("ADDRESS TTL NOTE" lines)."""
-    assert result.returncode == 0, result.stderr
-    out = {}
-    for line in result.stdout.splitlines():
-        fields = line.split()
-        if fields:
-            out[fields[0]] = int(fields[1])
-    return out
 
 
 def ttls(server, name, rdtype="A"):
@@ -48,13 +37,13 @@ def server(request, tmp_path, adf_binary):
 def test_read_lists_the_set_with_its_ttl_and_empty_names_read_empty(tmp_path, adf_binary, kind):
     with dns_server(kind, tmp_path, records=POOL + ["only6 60 IN AAAA 2001:db8::2"]) as server:
         config = rfc2136_config(server)
-        assert records(probe(tmp_path, config, "dns", "read", FQDN)) == {
+        assert record_ttls(probe(tmp_path, config, "dns", "read", FQDN)) == {
             "192.0.2.1": 120, "192.0.2.2": 120}
-        assert records(probe(tmp_path, config, "dns", "read", FQDN, "--family", "6")) == {
+        assert record_ttls(probe(tmp_path, config, "dns", "read", FQDN, "--family", "6")) == {
             "2001:db8::1": 120}
         # NXDOMAIN and NODATA are both an empty set, not an error.
-        assert records(probe(tmp_path, config, "dns", "read", "nothing.example.test")) == {}
-        assert records(probe(tmp_path, config, "dns", "read", "only6.example.test")) == {}
+        assert record_ttls(probe(tmp_path, config, "dns", "read", "nothing.example.test")) == {}
+        assert record_ttls(probe(tmp_path, config, "dns", "read", "only6.example.test")) == {}
 
 
 def test_first_add_creates_the_set_with_the_configured_ttl(tmp_path, server):
@@ -98,7 +87,7 @@ def test_aaaa_records_are_added_and_removed(tmp_path, server):
     assert server.dig(FQDN, "AAAA") == {"2001:db8::1", "2001:db8::2", "2001:db8::3"}
     result = probe(tmp_path, config, "dns", "remove", FQDN, "2001:db8::1")
     assert result.returncode == 0, result.stderr
-    assert records(probe(tmp_path, config, "dns", "read", FQDN, "--family", "6")) == {
+    assert record_ttls(probe(tmp_path, config, "dns", "read", FQDN, "--family", "6")) == {
         "2001:db8::2": 120, "2001:db8::3": 120}
     assert server.dig(FQDN) == {"192.0.2.1", "192.0.2.2"}
 
@@ -173,7 +162,7 @@ def test_unsigned_update_is_refused_exit_1_saying_to_configure_the_key(tmp_path,
     with dns_server(kind, tmp_path, records=POOL) as server:
         config = base_config(dns={"plugin": "rfc2136", "server": "127.0.0.1",
                                   "port": server.port, "zone": "example.test"})
-        assert records(probe(tmp_path, config, "dns", "read", FQDN)) == {
+        assert record_ttls(probe(tmp_path, config, "dns", "read", FQDN)) == {
             "192.0.2.1": 120, "192.0.2.2": 120}
         result = probe(tmp_path, config, "dns", "add", FQDN, "192.0.2.3")
         assert result.returncode == 1, result.stderr
@@ -290,7 +279,7 @@ def test_tcp_mode_reads_and_updates(tmp_path, adf_binary, kind):
         assert result.returncode == 0, result.stderr
         result = probe(tmp_path, config, "dns", "remove", FQDN, "192.0.2.2")
         assert result.returncode == 0, result.stderr
-        assert records(probe(tmp_path, config, "dns", "read", FQDN)) == {
+        assert record_ttls(probe(tmp_path, config, "dns", "read", FQDN)) == {
             "192.0.2.1": 120, "192.0.2.3": 120}
 
 
@@ -302,12 +291,12 @@ def test_large_sets_go_over_tcp_truncated_reads_and_large_updates(tmp_path, adf_
     pool = [f"192.0.2.{i}" for i in range(100, 140)]
     with dns_server(kind, tmp_path, records=[f"www 60 IN A {a}" for a in pool]) as server:
         config = rfc2136_config(server)
-        assert set(records(probe(tmp_path, config, "dns", "read", FQDN))) == set(pool)
+        assert set(record_ttls(probe(tmp_path, config, "dns", "read", FQDN))) == set(pool)
         result = probe(tmp_path, config, "dns", "add", FQDN, "192.0.2.200")
         assert result.returncode == 0, result.stderr
         result = probe(tmp_path, config, "dns", "remove", FQDN, "192.0.2.100")
         assert result.returncode == 0, result.stderr
-        assert set(records(probe(tmp_path, config, "dns", "read", FQDN))) == \
+        assert set(record_ttls(probe(tmp_path, config, "dns", "read", FQDN))) == \
             set(pool[1:]) | {"192.0.2.200"}
 
 
