@@ -94,8 +94,8 @@ class Backoff {
         if (retry_after) {
             delay = *retry_after + uniform(0.0, 0.25);
         } else {
-            const double bound = std::min(
-                policy_.max_ceiling, policy_.first_ceiling * std::pow(2.0, std::min(retries_, 30u)));
+            const double doubled = policy_.first_ceiling * std::pow(2.0, std::min(retries_, 30u));
+            const double bound = std::min(policy_.max_ceiling, doubled);
             delay = uniform(bound * policy_.floor, bound);
         }
         if (elapsed() + delay > budget_) return std::nullopt;
