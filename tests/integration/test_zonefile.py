@@ -12,8 +12,8 @@ from pathlib import Path
 import dns.zone
 import pytest
 
-from conftest import (BINARY, REPO, base_config, free_port, probe, run, stop_process,
-                      wait_for_port, write_config)
+from conftest import (BINARY, REPO, base_config, free_port, probe, record_ttls, run,
+                      stop_process, wait_for_port, write_config)
 
 ZONE = """$TTL 300
 $ORIGIN example.test.
@@ -40,17 +40,6 @@ def zonefile_config(path, **keys):
                             **keys})
 
 
-def records(result):
-    """{address: ttl} from `probe dns read` output ("ADDRESS TTL NOTE" lines)."""
-    assert result.returncode == 0, result.stderr
-    out = {}
-    for line in result.stdout.splitlines():
-        fields = line.split()
-        if fields:
-            out[fields[0]] = int(fields[1])
-    return out
-
-
 def serial(path):
     zone = dns.zone.from_file(str(path), origin="example.test", relativize=False)
     return zone.find_rdataset("example.test.", "SOA")[0].serial
@@ -70,11 +59,11 @@ def every_record(path, leave_out=()):
 
 def test_read_prints_a_and_aaaa_records_with_their_ttl(tmp_path, zone_file):
     config = zonefile_config(zone_file)
-    assert records(probe(tmp_path, config, "dns", "read", "www.example.test")) == {
+    assert record_ttls(probe(tmp_path, config, "dns", "read", "www.example.test")) == {
         "192.0.2.1": 120, "192.0.2.2": 120}
-    assert records(probe(tmp_path, config, "dns", "read", "WWW.example.test", "--family", "6")) \
-        == {"2001:db8::1": 300}
-    assert records(probe(tmp_path, config, "dns", "read", "none.example.test")) == {}
+    aaaa = probe(tmp_path, config, "dns", "read", "WWW.example.test", "--family", "6")
+    assert record_ttls(aaaa) == {"2001:db8::1": 300}
+    assert record_ttls(probe(tmp_path, config, "dns", "read", "none.example.test")) == {}
 
 
 def test_add_joins_the_set_with_its_ttl_and_bumps_the_serial(tmp_path, zone_file):
@@ -82,7 +71,7 @@ def test_add_joins_the_set_with_its_ttl_and_bumps_the_serial(tmp_path, zone_file
     untouched = every_record(zone_file, leave_out={("www.example.test.", "A")})
     result = probe(tmp_path, config, "dns", "add", "www.example.test", "192.0.2.3")
     assert result.returncode == 0, result.stderr
-    assert records(probe(tmp_path, config, "dns", "read", "www.example.test")) == {
+    assert record_ttls(probe(tmp_path, config, "dns", "read", "www.example.test")) == {
         "192.0.2.1": 120, "192.0.2.2": 120, "192.0.2.3": 120}
     assert serial(zone_file) == 2024010102
     assert every_record(zone_file, leave_out={("www.example.test.", "A")}) == untouched
@@ -92,7 +81,7 @@ def test_add_to_a_new_name_uses_the_configured_ttl(tmp_path, zone_file):
     config = zonefile_config(zone_file, ttl=33)
     result = probe(tmp_path, config, "dns", "add", "new.example.test", "192.0.2.9")
     assert result.returncode == 0, result.stderr
-    assert records(probe(tmp_path, config, "dns", "read", "new.example.test")) == {
+    assert record_ttls(probe(tmp_path, config, "dns", "read", "new.example.test")) == {
         "192.0.2.9": 33}
 
 
@@ -100,7 +89,7 @@ def test_remove_takes_the_address_out(tmp_path, zone_file):
     config = zonefile_config(zone_file)
     result = probe(tmp_path, config, "dns", "remove", "www.example.test", "192.0.2.1")
     assert result.returncode == 0, result.stderr
-    assert records(probe(tmp_path, config, "dns", "read", "www.example.test")) == {
+    assert record_ttls(probe(tmp_path, config, "dns", "read", "www.example.test")) == {
         "192.0.2.2": 120}
     assert serial(zone_file) == 2024010102
 
@@ -208,8 +197,8 @@ def test_reload_command_failure_is_a_warning_and_the_change_stands(tmp_path, zon
     assert result.returncode == 0, result.stderr
     log = result.stdout + result.stderr
     assert "status 7" in log and "no server" in log
-    assert "192.0.2.3" in records(probe(tmp_path, zonefile_config(zone_file), "dns", "read",
-                                        "www.example.test"))
+    assert "192.0.2.3" in record_ttls(probe(tmp_path, zonefile_config(zone_file), "dns", "read",
+                                            "www.example.test"))
 
 
 def dig(port, name, rdtype="A"):
