@@ -2,8 +2,6 @@
 records part of the Cloudflare API v4), driven through
 `autodnsfailover probe dns ...`."""
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -11,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PLUGIN_DIR, REPO, base_config, free_port, probe, run
-from fixtures_common import elapsed, no_proxy_environment, stop_process  # noqa: F401
+from fixtures_common import FakeService, elapsed, no_proxy_environment  # noqa: F401
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "cloudflare_fake.py"
 TOKEN = "cf-token-that-must-never-be-logged"
@@ -23,19 +21,13 @@ FQDN = "www.example.test"
 pytestmark = pytest.mark.usefixtures("no_proxy_environment")
 
 
-class Fake:
-    """Control client of a running cloudflare_fake.py."""
+class Fake(FakeService):
+    """A running cloudflare_fake.py and its control client."""
 
-    def __init__(self, port):
-        self.base = f"http://127.0.0.1:{port}"
+    def __init__(self):
+        super().__init__(FAKE, "--token", TOKEN, "--read-only-token", READ_ONLY_TOKEN,
+                         "--zone", f"{ZONE_ID}={ZONE}")
         self.endpoint = f"{self.base}/client/v4"
-
-    def control(self, command, payload=None):
-        data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(f"{self.base}/_control/{command}", data=data,
-                                         method="GET" if data is None else "POST")
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return json.loads(answer.read() or b"{}")
 
     def seed(self, *records, generate=0):
         return self.control("seed", {"records": list(records), "generate": generate})
@@ -72,17 +64,8 @@ def a_record(content, name=FQDN, rtype="A", ttl=60, comment=None):
 
 @pytest.fixture
 def fake():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(FAKE), "--port", str(port), "--token", TOKEN,
-         "--read-only-token", READ_ONLY_TOKEN, "--zone", f"{ZONE_ID}={ZONE}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        ready = process.stdout.readline()
-        assert "listening" in ready, process.stderr.read()
-        yield Fake(port)
-    finally:
-        stop_process(process, timeout=5)
+    with Fake() as running_fake:
+        yield running_fake
 
 
 def config(fake, **dns):
