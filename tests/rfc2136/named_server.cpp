@@ -1,8 +1,6 @@
 #include "named_server.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -25,15 +23,11 @@ namespace rfc2136_test {
 namespace {
 
 uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address);
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &size);
-    ::close(fd);
-    return ntohs(address.sin_port);
+    const adf::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    adf::SocketAddress address = *adf::socket_address("127.0.0.1");
+    ::bind(fd.get(), address.get(), address.length);
+    ::getsockname(fd.get(), address.get(), &address.length);
+    return address.port();
 }
 
 std::string zone_text(const std::vector<std::string> &records) {

@@ -2,9 +2,7 @@
 // expected set is stale must be refused by the server and change nothing.
 #include <doctest/doctest.h>
 
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -186,15 +184,11 @@ TEST_CASE("TSIG failures of updates say which part of the key to check") {
 }
 
 TEST_CASE("a server that never answers is a transient failure within the timeout") {
-    const int silent = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    REQUIRE(::bind(silent, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0);
-    ::getsockname(silent, reinterpret_cast<sockaddr *>(&address), &size);
+    const adf::UniqueFd silent(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     rfc2136::ClientOptions options;
-    options.server = *adf::socket_address("127.0.0.1", ntohs(address.sin_port));
+    options.server = *adf::socket_address("127.0.0.1");
+    REQUIRE(::bind(silent.get(), options.server.get(), options.server.length) == 0);
+    REQUIRE(::getsockname(silent.get(), options.server.get(), &options.server.length) == 0);
     options.zone = "example.test";
     options.timeout = 0.5;
     Client client(options);
@@ -202,7 +196,6 @@ TEST_CASE("a server that never answers is a transient failure within the timeout
     const adf::Error error = failure_of([&] { client.read(kName, ADF_FAMILY_IPV4); });
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    ::close(silent);
     CHECK(error.status() == ADF_TRANSIENT);
     CHECK(contains(error.what(), "no answer"));
     CHECK(elapsed >= 0.45);

@@ -1,16 +1,19 @@
-// Reads over plain DNS: server specs, and the reader against a small
-// authoritative server in this process whose answers each test chooses
-// (messages built with libldns, like the reader's). Real servers (Knot,
-// BIND) are driven by tests/integration/test_dns_reads.py.
+// Reads over plain DNS: server specs, and the reader (and the SDK's DNS
+// transport under it) against a small authoritative server in this process
+// whose answers each test chooses (messages built with libldns, like the
+// reader's). Real servers (Knot, BIND) are driven by
+// tests/integration/test_dns_reads.py.
 #include <doctest/doctest.h>
 
+#include <autodnsfailover/dns_transport.hpp>
+#include <autodnsfailover/posix.hpp>
 #include <ldns/ldns.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -32,6 +35,16 @@ std::string spec_error(const std::string &spec) {
     return why;
 }
 
+// The wire form of `packet`.
+std::vector<uint8_t> wire_of(const ldns_pkt *packet) {
+    uint8_t *wire = nullptr;
+    size_t size = 0;
+    REQUIRE(ldns_pkt2wire(&wire, packet, &size) == LDNS_STATUS_OK);
+    std::vector<uint8_t> bytes(wire, wire + size);
+    std::free(wire);
+    return bytes;
+}
+
 // What the fake server answers to every query.
 struct Behaviour {
     ldns_pkt_rcode rcode = LDNS_RCODE_NOERROR;
@@ -40,6 +53,7 @@ struct Behaviour {
     bool truncate_udp = false;         // UDP answers carry TC and no records
     bool silent = false;               // never answers
     bool stray_first = false;          // sends a datagram with another ID first
+    int drop_udp = 0;                  // leaves the first N UDP queries unanswered
 };
 
 // An authoritative server on loopback (UDP and TCP on one port) that
@@ -86,28 +100,13 @@ class FakeServer {
         const int on = 1;
         if (type == SOCK_STREAM)
             REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0);
-        sockaddr_storage storage{};
-        socklen_t length;
-        if (family_ == 6) {
-            auto *in6 = reinterpret_cast<sockaddr_in6 *>(&storage);
-            in6->sin6_family = AF_INET6;
-            in6->sin6_addr = in6addr_loopback;
-            in6->sin6_port = htons(port);
-            length = sizeof *in6;
-        } else {
-            auto *in4 = reinterpret_cast<sockaddr_in *>(&storage);
-            in4->sin_family = AF_INET;
-            in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            in4->sin_port = htons(port);
-            length = sizeof *in4;
-        }
-        if (::bind(fd, reinterpret_cast<sockaddr *>(&storage), length) != 0) {
+        adf::SocketAddress address = *adf::socket_address(family_ == 6 ? "::1" : "127.0.0.1", port);
+        if (::bind(fd, address.get(), address.length) != 0) {
             ::close(fd);
             return -1;
         }
-        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr *>(&storage), &length) == 0);
-        port_ = ntohs(family_ == 6 ? reinterpret_cast<sockaddr_in6 *>(&storage)->sin6_port
-                                   : reinterpret_cast<sockaddr_in *>(&storage)->sin_port);
+        REQUIRE(::getsockname(fd, address.get(), &address.length) == 0);
+        port_ = address.port();
         return fd;
     }
 
@@ -130,7 +129,7 @@ class FakeServer {
         if (n <= 0) return;
         ++udp_queries;
         buffer.resize(size_t(n));
-        if (behaviour_.silent) return;
+        if (behaviour_.silent || udp_queries <= behaviour_.drop_udp) return;
         if (behaviour_.stray_first) {
             const auto stray = answer_to(buffer, /*over_udp=*/true, /*id_offset=*/1);
             ::sendto(udp_, stray.data(), stray.size(), 0, reinterpret_cast<sockaddr *>(&from),
@@ -193,11 +192,7 @@ class FakeServer {
                 ldns_pkt_push_rr(answer, LDNS_SECTION_ANSWER, rr);
             }
         }
-        uint8_t *out = nullptr;
-        size_t size = 0;
-        REQUIRE(ldns_pkt2wire(&out, answer, &size) == LDNS_STATUS_OK);
-        std::vector<uint8_t> bytes(out, out + size);
-        std::free(out);
+        std::vector<uint8_t> bytes = wire_of(answer);
         ldns_pkt_free(answer);
         ldns_pkt_free(query);
         return bytes;
@@ -234,15 +229,30 @@ std::vector<std::string> addresses(const adf::plugin::DnsBackend::Read &read) {
 
 // A UDP and TCP port on 127.0.0.1 where nothing listens (right now).
 Server closed_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in in{};
-    in.sin_family = AF_INET;
-    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof in;
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr *>(&in), length) == 0);
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr *>(&in), &length) == 0);
-    ::close(fd);
-    return *parse_server("127.0.0.1:" + std::to_string(ntohs(in.sin_port)));
+    const adf::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    adf::SocketAddress address = *adf::socket_address("127.0.0.1");
+    REQUIRE(::bind(fd.get(), address.get(), address.length) == 0);
+    REQUIRE(::getsockname(fd.get(), address.get(), &address.length) == 0);
+    return *parse_server("127.0.0.1:" + std::to_string(address.port()));
+}
+
+// An A query for www.example.test with ID `id`, on the wire.
+std::vector<uint8_t> query_wire(uint16_t id) {
+    ldns_pkt *query = ldns_pkt_query_new(ldns_dname_new_frm_str("www.example.test."),
+                                         LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0);
+    ldns_pkt_set_id(query, id);
+    std::vector<uint8_t> bytes = wire_of(query);
+    ldns_pkt_free(query);
+    return bytes;
+}
+
+adf::SocketAddress address_of(const Server &server) {
+    return *adf::socket_address(server.address.text(), server.port);
+}
+
+adf::dns::Clock::time_point seconds_from_now(double seconds) {
+    return adf::dns::Clock::now() + std::chrono::duration_cast<adf::dns::Clock::duration>(
+                                        std::chrono::duration<double>(seconds));
 }
 
 const std::vector<std::string> kPool = {
@@ -421,4 +431,43 @@ TEST_CASE("dnsread: check-config describes the servers") {
           "127.0.0.1:53053, [::1]:53 (UDP, TCP when truncated; timeout 1.5 s per query)");
     CHECK(adf::dnsread::describe(read_from({*parse_server("192.0.2.1")}, 2, true)) ==
           "192.0.2.1:53 (TCP; timeout 2 s per query)");
+}
+
+TEST_CASE("dns transport: a lost UDP query is sent again every resend_every seconds") {
+    FakeServer server({LDNS_RCODE_NOERROR, true, kPool, false, false, false, /*drop_udp=*/2});
+    const auto query = query_wire(4711);
+    const adf::dns::Exchange reply = adf::dns::udp_exchange(
+        address_of(server.server()), query, seconds_from_now(2), /*resend_every=*/0.05);
+    REQUIRE(reply.ok());
+    CHECK(adf::dns::carries_id_of(query, reply.answer));
+    CHECK(server.udp_queries == 3);
+}
+
+TEST_CASE("dns transport: without resending, a lost UDP query times out, saying where") {
+    FakeServer server({LDNS_RCODE_NOERROR, true, kPool, false, false, false, /*drop_udp=*/1});
+    const adf::SocketAddress address = address_of(server.server());
+    const adf::dns::Exchange reply =
+        adf::dns::udp_exchange(address, query_wire(4711), seconds_from_now(0.2));
+    REQUIRE_FALSE(reply.ok());
+    CHECK(reply.failure->kind == adf::dns::Failure::kTimeout);
+    const std::string reason = reply.failure->describe(address.text());
+    CHECK(reason.rfind("no answer from " + address.text() + " over UDP within 0.", 0) == 0);
+    CHECK(reason.find(" s (the timeout)") != std::string::npos);
+    CHECK(reply.failure->elapsed >= 0.2);
+    CHECK(server.udp_queries == 1);
+}
+
+TEST_CASE("dns transport: a refused TCP connection and a message too large for TCP") {
+    const adf::SocketAddress closed = address_of(closed_port());
+    const auto deadline = seconds_from_now(1);
+    adf::dns::Exchange reply = adf::dns::tcp_exchange(closed, query_wire(1), deadline);
+    REQUIRE_FALSE(reply.ok());
+    CHECK(reply.failure->kind == adf::dns::Failure::kRefused);
+    CHECK(reply.failure->describe(closed.text()) ==
+          closed.text() + " refused the TCP connection: no DNS server listens there (check "
+                          "server and port)");
+    reply = adf::dns::tcp_exchange(closed, std::vector<uint8_t>(70000), deadline);
+    REQUIRE_FALSE(reply.ok());
+    CHECK(reply.failure->describe(closed.text()) ==
+          "the message is too large for DNS over TCP (70000 bytes)");
 }

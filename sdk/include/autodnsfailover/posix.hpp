@@ -107,25 +107,20 @@ struct SocketAddress {
 inline std::optional<SocketAddress> socket_address(const std::string &address, uint16_t port = 0,
                                                    int family = 0) {
     SocketAddress out;
-    if (family != 6) {
-        auto &ipv4 = reinterpret_cast<sockaddr_in &>(out.storage);
-        if (::inet_pton(AF_INET, address.c_str(), &ipv4.sin_addr) == 1) {
-            ipv4.sin_family = AF_INET;
-            ipv4.sin_port = htons(port);
-            out.length = sizeof(sockaddr_in);
-            return out;
-        }
+    auto &ipv4 = reinterpret_cast<sockaddr_in &>(out.storage);
+    auto &ipv6 = reinterpret_cast<sockaddr_in6 &>(out.storage);
+    if (family != 6 && ::inet_pton(AF_INET, address.c_str(), &ipv4.sin_addr) == 1) {
+        ipv4.sin_family = AF_INET;
+        ipv4.sin_port = htons(port);
+        out.length = sizeof ipv4;
+    } else if (family != 4 && ::inet_pton(AF_INET6, address.c_str(), &ipv6.sin6_addr) == 1) {
+        ipv6.sin6_family = AF_INET6;
+        ipv6.sin6_port = htons(port);
+        out.length = sizeof ipv6;
+    } else {
+        return std::nullopt;
     }
-    if (family != 4) {
-        auto &ipv6 = reinterpret_cast<sockaddr_in6 &>(out.storage);
-        if (::inet_pton(AF_INET6, address.c_str(), &ipv6.sin6_addr) == 1) {
-            ipv6.sin6_family = AF_INET6;
-            ipv6.sin6_port = htons(port);
-            out.length = sizeof(sockaddr_in6);
-            return out;
-        }
-    }
-    return std::nullopt;
+    return out;
 }
 
 // The address a check is asked about (the `address` and `family` of
