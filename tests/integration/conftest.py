@@ -62,6 +62,20 @@ def write_config(path, config):
     return path
 
 
+def example_config(tmp_path, name, replacements=()):
+    """etc/NAME, a shipped example config, as tmp_path/example.json with each
+    (old, new) of `replacements` applied (each must occur) and this build's
+    plugin directory added; returns the path."""
+    text = (REPO / "etc" / name).read_text()
+    for old, new in replacements:
+        assert old in text, f"{old!r} is not in etc/{name}"
+        text = text.replace(old, new)
+    text = text.replace('"fqdn"', f'"plugin_dirs": ["{PLUGIN_DIR}"],\n  "fqdn"', 1)
+    path = Path(tmp_path) / "example.json"
+    path.write_text(text)
+    return path
+
+
 def run(args, timeout=30, prefix=(), **kwargs):
     """Runs the daemon binary with `args`; returns the CompletedProcess.
     `prefix` is a command the binary runs under, e.g. in_netns(name)."""

@@ -51,8 +51,8 @@ def static_config(address):
     return base_config(ipaddr={"plugin": "static", "address": address})
 
 
-def own_address(tmp_path, config, family):
-    return probe(tmp_path, config, "ipaddr", "--family", str(family))
+def own_address(tmp_path, config, family, prefix=()):
+    return probe(tmp_path, config, "ipaddr", "--family", str(family), prefix=prefix)
 
 
 def test_static_single_address_is_returned_for_its_family_only(tmp_path):
@@ -163,8 +163,7 @@ def netns():
 
 
 def own_address_in(netns, tmp_path, family, **keys):
-    return probe(tmp_path, ifaddr_config(**keys), "ipaddr", "--family", str(family),
-                 prefix=in_netns(netns))
+    return own_address(tmp_path, ifaddr_config(**keys), family, prefix=in_netns(netns))
 
 
 def test_ifaddr_default_is_the_first_up_interface_with_a_usable_address(netns, tmp_path):

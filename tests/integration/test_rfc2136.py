@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from conftest import BINARY, REPO, base_config, free_port, probe, record_ttls, run, write_config
+from conftest import (BINARY, base_config, example_config, free_port, probe, record_ttls, run,
+                      write_config)
 from dns_servers import bind_server, dns_server, generate_key
 
 FQDN = "www.example.test"
@@ -377,11 +378,8 @@ def test_example_config_passes_check_config(tmp_path, adf_binary):
     """etc/rfc2136-example.json, with its secret file moved to tmp_path."""
     secret = tmp_path / "tsig.secret"
     secret.write_text(generate_key().secret + "\n")
-    text = (REPO / "etc" / "rfc2136-example.json").read_text()
-    text = text.replace("/etc/autodnsfailover/tsig.secret", str(secret))
-    text = text.replace('"fqdn"', f'"plugin_dirs": ["{BINARY.parent / "plugins"}"],\n  "fqdn"', 1)
-    config = tmp_path / "example.json"
-    config.write_text(text)
+    config = example_config(tmp_path, "rfc2136-example.json",
+                            [("/etc/autodnsfailover/tsig.secret", str(secret))])
     result = run(["check-config", "-c", config])
     assert result.returncode == 0, result.stderr
     assert "dns: rfc2136" in result.stdout
