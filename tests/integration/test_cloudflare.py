@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PLUGIN_DIR, REPO, base_config, free_port, probe, run
+from conftest import base_config, example_config, free_port, probe, run
 from fixtures_common import FakeService, elapsed, no_proxy_environment  # noqa: F401
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "cloudflare_fake.py"
@@ -320,15 +320,11 @@ def test_example_config_works_against_the_fake(fake, tmp_path):
     """etc/cloudflare-example.json, pointed at the fake."""
     token_file = tmp_path / "cloudflare.token"
     token_file.write_text(TOKEN + "\n")
-    text = (REPO / "etc" / "cloudflare-example.json").read_text()
-    text = text.replace('// "endpoint": "https://api.cloudflare.com/client/v4",',
-                        f'"endpoint": "{fake.endpoint}",')
-    text = text.replace("/etc/autodnsfailover/cloudflare.token", str(token_file))
-    text = text.replace("example.com", ZONE)
-    text = text.replace('"fqdn"', f'"plugin_dirs": ["{PLUGIN_DIR}"],\n  "fqdn"', 1)
-    assert fake.endpoint in text
-    config_file = tmp_path / "example.json"
-    config_file.write_text(text)
+    config_file = example_config(tmp_path, "cloudflare-example.json", [
+        ('// "endpoint": "https://api.cloudflare.com/client/v4",',
+         f'"endpoint": "{fake.endpoint}",'),
+        ("/etc/autodnsfailover/cloudflare.token", str(token_file)),
+        ("example.com", ZONE)])
     added = run(["probe", "-c", config_file, "dns", "add", FQDN, "192.0.2.1", "--note", "web-1"])
     assert added.returncode == 0, added.stderr
     read = run(["probe", "-c", config_file, "dns", "read", FQDN])

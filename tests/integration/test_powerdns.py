@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import PLUGIN_DIR, REPO, base_config, free_port, probe, run
+from conftest import base_config, example_config, free_port, probe, run
 from fixtures_common import no_proxy_environment  # noqa: F401
 from pdns_server import API_KEY, PdnsServer, RecordingProxy
 
@@ -279,13 +279,10 @@ def test_example_config_works_against_a_real_server(pdns, tmp_path):
     """etc/powerdns-example.json, pointed at the test server and zone."""
     key_file = tmp_path / "pdns-api.key"
     key_file.write_text(API_KEY + "\n")
-    text = (REPO / "etc" / "powerdns-example.json").read_text()
-    text = text.replace("http://127.0.0.1:8081", pdns.endpoint)
-    text = text.replace("/etc/autodnsfailover/pdns-api.key", str(key_file))
-    text = text.replace("example.com", ZONE)
-    text = text.replace('"fqdn"', f'"plugin_dirs": ["{PLUGIN_DIR}"],\n  "fqdn"', 1)
-    config = tmp_path / "example.json"
-    config.write_text(text)
+    config = example_config(tmp_path, "powerdns-example.json", [
+        ("http://127.0.0.1:8081", pdns.endpoint),
+        ("/etc/autodnsfailover/pdns-api.key", str(key_file)),
+        ("example.com", ZONE)])
     added = run(["probe", "-c", config, "dns", "add", FQDN, "192.0.2.1", "--note", "web-1"])
     assert added.returncode == 0, added.stderr
     read = run(["probe", "-c", config, "dns", "read", FQDN])

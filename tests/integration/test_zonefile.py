@@ -12,7 +12,7 @@ from pathlib import Path
 import dns.zone
 import pytest
 
-from conftest import (BINARY, REPO, base_config, free_port, probe, record_ttls, run,
+from conftest import (BINARY, base_config, example_config, free_port, probe, record_ttls, run,
                       stop_process, wait_for_port, write_config)
 
 ZONE = """$TTL 300
@@ -307,11 +307,7 @@ zone "example.test" {{ type primary; file "{zone_file}"; }};
 
 def test_example_config_passes_check_config(tmp_path, adf_binary):
     """etc/zonefile-example.json, with its directory moved to tmp_path."""
-    text = (REPO / "etc" / "zonefile-example.json").read_text()
-    text = text.replace("/var/lib/knot/", f"{tmp_path}/")
-    text = text.replace('"fqdn"', f'"plugin_dirs": ["{BINARY.parent / "plugins"}"],\n  "fqdn"', 1)
-    config = tmp_path / "example.json"
-    config.write_text(text)
+    config = example_config(tmp_path, "zonefile-example.json", [("/var/lib/knot/", f"{tmp_path}/")])
     result = run(["check-config", "-c", config])
     assert result.returncode == 0, result.stderr
     assert "zonefile" in result.stdout
