@@ -146,21 +146,11 @@ class Validator {
         for (const auto &item : object.items()) {
             bool is_known = std::any_of(known.begin(), known.end(),
                                         [&](const char *key) { return item.key() == key; });
-            if (!is_known) fail(display_path(prefix, "/" + escape_token(item.key())), "unknown key");
+            if (!is_known) fail(display_path(prefix, "/" + pointer_token(item.key())), "unknown key");
         }
     }
 
    private:
-    static std::string escape_token(const std::string &key) {
-        std::string token;
-        for (char c : key) {
-            if (c == '~') token += "~0";
-            else if (c == '/') token += "~1";
-            else token += c;
-        }
-        return token;
-    }
-
     std::string source_;
     std::vector<std::string> errors_;
 };
@@ -541,6 +531,16 @@ std::string unescape_token(const std::string &token) {
 }
 
 }  // namespace
+
+std::string pointer_token(const std::string &key) {
+    std::string token;
+    for (char c : key) {
+        if (c == '~') token += "~0";
+        else if (c == '/') token += "~1";
+        else token += c;
+    }
+    return token;
+}
 
 std::string display_path(const std::string &slot, const std::string &json_pointer) {
     std::string path = slot;

@@ -78,4 +78,7 @@ std::string render_note(const std::string &tmpl, const std::string &fqdn,
 // human form of a JSON pointer under `slot`, for error messages.
 std::string display_path(const std::string &slot, const std::string &json_pointer);
 
+// An object key as one JSON pointer token ("~" as "~0", "/" as "~1").
+std::string pointer_token(const std::string &key);
+
 }  // namespace adf::config

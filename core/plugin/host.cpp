@@ -455,23 +455,13 @@ const adf_host_services kServices = {
 
 // ------------------------------------------------------------- instances
 
-std::string escape_token(const std::string &key) {
-    std::string token;
-    for (char c : key) {
-        if (c == '~') token += "~0";
-        else if (c == '/') token += "~1";
-        else token += c;
-    }
-    return token;
-}
-
 // "check.prot: unknown key for plugin tcp-check", one per key never asked about.
 std::vector<std::string> unknown_keys(const adf_host &host) {
     std::vector<std::string> lines;
     if (host.took_whole_section || !host.section.settings.is_object()) return lines;
     for (const auto &item : host.section.settings.items())
         if (host.asked.count(item.key()) == 0)
-            lines.push_back(where(host, "/" + escape_token(item.key())) +
+            lines.push_back(where(host, "/" + config::pointer_token(item.key())) +
                             ": unknown key for plugin " + host.plugin);
     return lines;
 }
