@@ -1,6 +1,6 @@
 #include "dnsread/direct_reader.h"
 
-#include <ldns/ldns.h>
+#include <autodnsfailover/ldns.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -16,18 +16,9 @@ namespace {
 
 using plugin::ReadRecord;
 
-struct PacketFree {
-    void operator()(ldns_pkt *p) const { ldns_pkt_free(p); }
-};
-struct RdfFree {
-    void operator()(ldns_rdf *r) const { ldns_rdf_deep_free(r); }
-};
-struct CharFree {
-    void operator()(char *text) const { std::free(text); }
-};
-using PacketPtr = std::unique_ptr<ldns_pkt, PacketFree>;
-using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
-using TextPtr = std::unique_ptr<char, CharFree>;
+using PacketPtr = adf::ldns::PktPtr;
+using RdfPtr = adf::ldns::RdfPtr;
+using TextPtr = adf::ldns::CharPtr;
 
 // What one server's answer means for the read.
 struct Attempt {

@@ -1,38 +1,16 @@
-// Owning handles for libldns objects, so that every early return and
-// exception frees what was built.
+// The SDK's owning libldns handles, under the names the rfc2136 code uses.
 #ifndef RFC2136_LDNS_HANDLES_H
 #define RFC2136_LDNS_HANDLES_H
 
-#include <ldns/ldns.h>
-
-#include <cstdlib>
-#include <memory>
+#include <autodnsfailover/ldns.hpp>
 
 namespace rfc2136 {
-
-struct PktFree {
-    void operator()(ldns_pkt *p) const { ldns_pkt_free(p); }
-};
-struct RrFree {
-    void operator()(ldns_rr *r) const { ldns_rr_free(r); }
-};
-struct RrListFree {
-    void operator()(ldns_rr_list *l) const { ldns_rr_list_deep_free(l); }
-};
-struct RdfFree {
-    void operator()(ldns_rdf *r) const { ldns_rdf_deep_free(r); }
-};
-// Wire buffers and strings that libldns allocates with malloc().
-struct MallocFree {
-    void operator()(void *p) const { std::free(p); }
-};
-
-using PktPtr = std::unique_ptr<ldns_pkt, PktFree>;
-using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
-using RrListPtr = std::unique_ptr<ldns_rr_list, RrListFree>;
-using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
-using CharPtr = std::unique_ptr<char, MallocFree>;
-
+using adf::ldns::CharPtr;
+using adf::ldns::MallocFree;
+using adf::ldns::PktPtr;
+using adf::ldns::RdfPtr;
+using adf::ldns::RrListPtr;
+using adf::ldns::RrPtr;
 }  // namespace rfc2136
 
 #endif  // RFC2136_LDNS_HANDLES_H

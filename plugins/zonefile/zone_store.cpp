@@ -19,6 +19,7 @@
 
 #include <ldns/ldns.h>
 
+#include <autodnsfailover/ldns.hpp>
 #include <autodnsfailover/plugin.hpp>
 
 #include "file_lock.h"
@@ -26,17 +27,12 @@
 namespace zonefile {
 namespace {
 
-struct RrFree {
-    void operator()(ldns_rr *rr) const { ldns_rr_free(rr); }
-};
-struct RdfFree {
-    void operator()(ldns_rdf *rdf) const { ldns_rdf_deep_free(rdf); }
-};
+using adf::ldns::RdfPtr;
+using adf::ldns::RrPtr;
+
 struct FileClose {
     void operator()(FILE *file) const { std::fclose(file); }
 };
-using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
-using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
 using FilePtr = std::unique_ptr<FILE, FileClose>;
 
 // A parsed zone file: the SOA, then every other record in file order.
