@@ -30,8 +30,8 @@ struct Verdict {
 
 // How a caller can cut a run short: when `wake_fd` becomes readable the
 // runner calls `should_stop` (which must drain it); on true it kills every
-// child and returns
-// what it has (unfinished peers counted as not alive, with that reason).
+// child and returns what it has (unfinished peers counted as not alive,
+// with that reason).
 struct Interrupt {
     int wake_fd = -1;
     std::function<bool()> should_stop;
