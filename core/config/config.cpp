@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 
+#include <autodnsfailover/json.hpp>
 #include <fmt/format.h>
 
 #include "net/address.h"
@@ -55,29 +56,6 @@ bool is_host_name(const std::string &name) {
         start = end + 1;
     }
     return true;
-}
-
-// Line and column (both from 1) of the character at `offset` in `text`.
-std::pair<size_t, size_t> line_and_column(const std::string &text, size_t offset) {
-    offset = std::min(offset, text.size());
-    size_t line = 1 + std::count(text.begin(), text.begin() + offset, '\n');
-    size_t line_start = text.rfind('\n', offset == 0 ? std::string::npos : offset - 1);
-    if (offset == 0 || line_start == std::string::npos) return {line, offset + 1};
-    return {line, offset - line_start};
-}
-
-// nlohmann's message without its "[json.exception...] parse error at line
-// 1, column 2: " prefix, which we replace with SOURCE:LINE:COL.
-std::string parse_error_reason(const std::string &what) {
-    std::string reason = what;
-    if (size_t tag_end = reason.find("] "); reason.rfind("[json.exception", 0) == 0 &&
-                                            tag_end != std::string::npos)
-        reason = reason.substr(tag_end + 2);
-    if (reason.rfind("parse error", 0) == 0) {
-        if (size_t colon = reason.find(": "); colon != std::string::npos)
-            reason = reason.substr(colon + 2);
-    }
-    return reason;
 }
 
 // Reads the whole object with every error collected, so an operator fixes
@@ -562,20 +540,15 @@ std::string display_path(const std::string &slot, const std::string &json_pointe
 }
 
 Config parse(const std::string &text, const std::string &source) {
-    json root;
     Validator validator(source);
     DuplicateKeyFinder duplicates(validator);
-    try {
-        root = json::parse(text, std::ref(duplicates), /*allow_exceptions=*/true,
-                           /*ignore_comments=*/true);
-    } catch (const json::parse_error &e) {
-        // e.byte counts from 1 and points at the offending character.
-        auto [line, column] = line_and_column(text, e.byte > 0 ? e.byte - 1 : 0);
-        throw ConfigError(fmt::format("{}:{}:{}: JSON syntax error: {}",
-                                      source.empty() ? "config" : source, line, column,
-                                      parse_error_reason(e.what())));
-    }
-    Config config = read_config(validator, root, source);
+    adf::json::ParseOptions options;
+    options.allow_comments = true;
+    options.observer = std::ref(duplicates);
+    const adf::Result<json> root = adf::json::parse(text, options);
+    if (!root)
+        throw ConfigError(fmt::format("{}:{}", source.empty() ? "config" : source, root.reason()));
+    Config config = read_config(validator, *root, source);
     validator.throw_if_failed();
     return config;
 }

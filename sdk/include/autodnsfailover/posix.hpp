@@ -11,13 +11,20 @@
 //
 // adf::socket_address() is the variant that does not throw: nothing when
 // the text is not an IPv4 or IPv6 literal (e.g. for a config value).
+// adf::read_regular_file() reads a file of bounded size, never a FIFO or a
+// device.
 #ifndef AUTODNSFAILOVER_POSIX_HPP
 #define AUTODNSFAILOVER_POSIX_HPP
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
 
 #include <cstdint>
 #include <cstring>
@@ -25,6 +32,8 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+
+#include "result.hpp"
 
 // Deliberately without plugin.hpp: the daemon's core, which has adf:: names
 // of its own, uses these helpers too (through dns_transport.hpp).
@@ -130,6 +139,52 @@ inline SocketAddress peer_address(const std::string &address, int family, uint16
     if (auto target = socket_address(address, port, family)) return *target;
     throw std::invalid_argument("\"" + address + "\" is not an IPv" + std::to_string(family) +
                                 " address");
+}
+
+// What kind of file `mode` is, for "not a regular file" messages.
+inline const char *file_type_name(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a regular file";
+}
+
+// The content of the regular file at `path`, of at most `max_bytes` bytes.
+// Anything else is a failure whose reason says why ("is a FIFO: only
+// regular files are read", "is 1048577 bytes, more than the limit of 1048576
+// bytes", "No such file or directory"): a FIFO or device never blocks the
+// caller and /dev/zero never fills its memory. The reason does not repeat
+// the path; the caller names it.
+inline Result<std::string> read_regular_file(const std::string &path, std::size_t max_bytes) {
+    using Out = Result<std::string>;
+    // O_NONBLOCK: opening a FIFO without a writer must not block; it is then
+    // refused below anyway.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd) return Out::failure(std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return Out::failure(std::strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return Out::failure(std::string("is ") + file_type_name(st.st_mode) +
+                            ": only regular files are read");
+    const auto too_big = [&](std::size_t size) {
+        return Out::failure("is " + std::to_string(size) + " bytes, more than the limit of " +
+                            std::to_string(max_bytes) + " bytes");
+    };
+    if (static_cast<unsigned long long>(st.st_size) > max_bytes)
+        return too_big(static_cast<std::size_t>(st.st_size));
+    std::string text;
+    char buffer[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Out::failure(std::strerror(errno));
+        if (n == 0) return text;
+        if (text.size() + static_cast<std::size_t>(n) > max_bytes)  // it grew while read
+            return too_big(text.size() + static_cast<std::size_t>(n));
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
 }
 
 }  // namespace adf
