@@ -7,6 +7,7 @@
 #include "isolation/check_runner.h"
 #include "plugin/kinds.h"
 #include "util/exit_codes.h"
+#include "util/text.h"
 
 namespace adf::cli {
 
@@ -24,12 +25,13 @@ int exit_code(int status) {
     }
 }
 
+// A plugin's reason (often a provider's words) as one printable line.
 int report(const plugin::Outcome &outcome, const std::string &what) {
     if (outcome.ok()) return kExitOk;
     const std::string status = plugin::status_name(outcome.status);
     print_error(outcome.error.empty() || outcome.error == status
                     ? fmt::format("{}: {}", what, status)
-                    : fmt::format("{}: {}: {}", what, status, outcome.error));
+                    : fmt::format("{}: {}: {}", what, status, text::printable(outcome.error)));
     return exit_code(outcome.status);
 }
 
@@ -54,7 +56,7 @@ int probe_check(plugin::PluginSet &plugins, const ProbeRequest &r) {
         fmt::print("alive\n");
         return kExitOk;
     }
-    fmt::print("dead: {}\n", verdict.reason());
+    fmt::print("dead: {}\n", text::printable(verdict.reason()));
     return kExitSelfCheckFailed;
 }
 
@@ -73,8 +75,11 @@ int probe_dns(plugin::DnsBackend &dns, const ProbeRequest &r) {
     const auto current = dns.read(fqdn, family);
     if (!current.ok()) return report(current, fmt::format("read {} {}", fqdn, record_type(family)));
     if (r.what == "dns read") {
+        // One line per record whatever a note holds: a provider's note with a
+        // newline must not read as a record of its own.
         for (const auto &rec : current.records)
-            fmt::print("{} {} {}\n", rec.address.text(), rec.ttl, rec.note);
+            fmt::print("{} {} {}\n", rec.address.text(), rec.ttl,
+                       text::printable(text::bounded(rec.note, text::kMaxPluginText)));
         return kExitOk;
     }
     if (r.what == "dns add") {
@@ -98,17 +103,15 @@ unsigned slots_for(const std::string &what) {
 }  // namespace
 
 int probe(const ProbeRequest &r) {
-    plugin::PluginSet plugins;
+    plugin::Setup setup;
     try {
-        const config::Config config = config::load_file(r.config_path);
-        log::configure(config.logging);
-        plugin::Loader loader(config.plugin_dirs.empty() ? plugin::default_plugin_dirs()
-                                                         : config.plugin_dirs);
-        plugins = plugin::create_plugins(loader, config, slots_for(r.what));
+        setup = plugin::load_setup(r.config_path, slots_for(r.what));
+        log::configure(setup.config.logging);
     } catch (const std::exception &e) {
         print_error(e.what());
         return kExitConfig;
     }
+    plugin::PluginSet &plugins = setup.plugins;
     if (r.what == "ipaddr") return probe_ipaddr(*plugins.ipaddr, r.family);
     if (r.what == "check") return probe_check(plugins, r);
     return probe_dns(*plugins.dns, r);
