@@ -409,7 +409,51 @@ def test_own_record_carries_the_rendered_note(tmp_path):
     assert mine["note"] == f"{socket.gethostname().split('.')[0]} serves {FQDN}"
 
 
-# --- probe output ---------------------------------------------------------------
+# --- probe dns remove goes through the daemon's safeguards ---------------------
+
+def probe_remove(pool, address, *extra, **overrides):
+    return run(["probe", "-c", pool.config(name="probe", **overrides), "dns", "remove", FQDN,
+                address, *extra])
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_probe_never_removes_the_last_record_even_forced(tmp_path, force):
+    # dns-memory itself would remove it: the refusal is the host's.
+    pool = Pool(tmp_path, ["127.0.0.12"])
+    result = probe_remove(pool, "127.0.0.12", *(["--force"] if force else []))
+    assert result.returncode == 1, result.stderr
+    assert ("remove 127.0.0.12 from www.example.test A: refused: it is the last record, and a "
+            "pool is never emptied (even with --force)") in result.stderr
+    assert pool.addresses() == ["127.0.0.12"]
+    assert pool.writes() == []
+
+
+def test_probe_keeps_min_records_unless_forced_and_logs_the_forced_removal(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12", "127.0.0.13"])
+    refused = probe_remove(pool, "127.0.0.13", safety={"min_records": 2})
+    assert refused.returncode == 1, refused.stderr
+    assert ("refused: that would leave fewer than safety.min_records (2) records "
+            "(--force overrides this)") in refused.stderr
+    assert pool.writes() == []
+
+    forced = probe_remove(pool, "127.0.0.13", "--force", safety={"min_records": 2})
+    assert forced.returncode == 0, forced.stderr
+    [warning] = [line for line in forced.stderr.splitlines() if "--force" in line]
+    assert "WARNING" in warning
+    assert ("remove 127.0.0.13 from www.example.test A: forced (--force) below "
+            "safety.min_records (2): 1 record(s) will be left") in warning
+    assert "peer=127.0.0.13" in warning
+    assert pool.addresses() == ["127.0.0.12"]
+
+
+def test_probe_removal_within_the_floor_needs_no_force(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12", "127.0.0.13"])
+    # max_removals_per_round is the daemon's per-round limit, not the probe's.
+    result = probe_remove(pool, "127.0.0.13", safety={"max_removals_per_round": 0})
+    assert result.returncode == 0, result.stderr
+    assert "--force" not in result.stderr
+    assert pool.addresses() == ["127.0.0.12"]
+
 
 def test_probe_read_prints_one_line_per_record_whatever_the_note(tmp_path):
     pool = Pool(tmp_path, [])
