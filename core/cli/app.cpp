@@ -13,7 +13,8 @@ namespace {
 
 constexpr const char *kExitCodes =
     "Exit codes: 0 ok (probe: alive/done); 1 self-check failed, the supervisor should restart "
-    "it (probe: dead/failed); 2 config, usage or plugin error, do not restart in a loop; "
+    "it (probe: dead/failed, or a removal refused by a safeguard); 2 config, usage or plugin "
+    "error, do not restart in a loop; "
     "3 probe: transient backend error; 4 probe: the record set changed (conflict).";
 
 std::string version_text() {
@@ -39,9 +40,13 @@ void add_probe_commands(CLI::App &probe, ProbeRequest &request, std::string &fam
     add->add_option("address", request.address)->required();
     add->add_option("--ttl", request.ttl, "TTL of a new set (default: the plugin's)");
     add->add_option("--note", request.note, "Note for the record, where the provider has one");
-    auto *remove = dns->add_subcommand("remove", "Remove ADDRESS from FQDN (conditional)");
+    auto *remove = dns->add_subcommand(
+        "remove", "Remove ADDRESS from FQDN (conditional; never the last record, never below "
+                  "safety.min_records)");
     remove->add_option("fqdn", request.target)->required();
     remove->add_option("address", request.address)->required();
+    remove->add_flag("--force", request.force,
+                     "Remove even below safety.min_records (logged; the last record stays)");
 }
 
 std::string probe_what(CLI::App &probe) {

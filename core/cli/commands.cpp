@@ -18,10 +18,9 @@ void print_error(const std::string &message) {
 
 int check_config(const std::string &config_path) {
     try {
-        const config::Config config = config::load_file(config_path);
-        plugin::Loader loader(config.plugin_dirs.empty() ? plugin::default_plugin_dirs()
-                                                         : config.plugin_dirs);
-        const plugin::PluginSet plugins = plugin::create_plugins(loader, config);
+        const plugin::Setup setup = plugin::load_setup(config_path);
+        const config::Config &config = setup.config;
+        const plugin::PluginSet &plugins = setup.plugins;
         fmt::print("{}: configuration OK\n  fqdn: {}\n  dns: {}\n  ipaddr: {}\n  check: {}\n"
                    "  timer: {} (timeout {:g} s, {} attempt(s))\n",
                    config_path, fmt::join(config.fqdns, ", "), plugins.dns->name(),
@@ -59,7 +58,8 @@ int list_plugins(const std::string &config_path, const std::vector<std::string> 
                            {"path", r.path},
                            {"usable", r.refusal.empty()},
                            {"refusal", r.refusal}});
-        fmt::print("{}\n", out.dump(2));
+        // Replace, never throw on, bytes of a plugin's strings that are not UTF-8.
+        fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
         return kExitOk;
     }
     fmt::print("plugin directories: {}\n", fmt::join(search, ", "));

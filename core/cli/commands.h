@@ -18,6 +18,7 @@ struct ProbeRequest {
     double timeout = 0;   // check: 0 = the timer's
     unsigned ttl = 0;
     std::string note;
+    bool force = false;   // dns remove: below safety.min_records (never the last record)
 };
 int probe(const ProbeRequest &request);
 

@@ -1,6 +1,5 @@
 #include "config/config.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,9 +9,11 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <map>
 #include <set>
 
 #include <autodnsfailover/json.hpp>
+#include <autodnsfailover/posix.hpp>
 #include <fmt/format.h>
 
 #include "net/address.h"
@@ -24,13 +25,7 @@ using json = nlohmann::json;
 
 const char *const kSectionHint = "(a section {\"plugin\": NAME, ...} is required)";
 
-// A value as it appears in the file, short enough for one error line.
-std::string shown(const json &value) {
-    constexpr size_t kMax = 60;
-    std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-    if (text.size() > kMax) text = text.substr(0, kMax - 3) + "...";
-    return text;
-}
+using adf::json::shown;
 
 std::string to_lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),
@@ -73,15 +68,7 @@ class Validator {
         fail(path, fmt::format("expected {}, got {}", what, shown(got)));
     }
 
-    void throw_if_failed() const {
-        if (errors_.empty()) return;
-        std::string message;
-        for (const auto &line : errors_) {
-            if (!message.empty()) message += '\n';
-            message += line;
-        }
-        throw ConfigError(message);
-    }
+    std::vector<std::string> take_errors() { return std::move(errors_); }
 
     std::optional<long long> integer(const json &value, const std::string &path, long long low,
                                      long long high) {
@@ -139,7 +126,9 @@ std::string index_path(const std::string &key, size_t index) {
 
 std::vector<std::string> read_fqdns(Validator &v, const json &value) {
     std::vector<std::string> names;
-    std::vector<std::string> paths;
+    // Each name and where it first appeared: a lookup per name keeps
+    // validation O(n log n) however many names the list holds.
+    std::map<std::string, std::string> first_seen;
     auto add = [&](const json &item, const std::string &path) {
         std::string name = item.is_string() ? item.get<std::string>() : std::string();
         if (!name.empty() && name.back() == '.') name.pop_back();
@@ -148,14 +137,12 @@ std::vector<std::string> read_fqdns(Validator &v, const json &value) {
             return;
         }
         name = to_lower(name);
-        auto seen = std::find(names.begin(), names.end(), name);
-        if (seen != names.end()) {
-            v.fail(path, fmt::format("duplicate of {} (\"{}\")",
-                                     paths[seen - names.begin()], name));
+        const auto [seen, is_new] = first_seen.emplace(name, path);
+        if (!is_new) {
+            v.fail(path, fmt::format("duplicate of {} (\"{}\")", seen->second, name));
             return;
         }
         names.push_back(name);
-        paths.push_back(path);
     };
     if (value.is_array() && !value.empty()) {
         for (size_t i = 0; i < value.size(); ++i) add(value[i], index_path("fqdn", i));
@@ -230,15 +217,15 @@ Safety read_safety(Validator &v, const json &value) {
         if (!it->is_array()) {
             v.expected("safety.witnesses", "a list of IP addresses", *it);
         } else {
+            std::set<std::string> seen;
             for (size_t i = 0; i < it->size(); ++i) {
                 std::string path = index_path("safety.witnesses", i);
                 std::string address = read_witness(v, (*it)[i], path);
                 if (address.empty()) continue;
-                auto &list = safety.witnesses;
-                if (std::find(list.begin(), list.end(), address) != list.end())
+                if (!seen.insert(address).second)
                     v.fail(path, fmt::format("duplicate witness {}", address));
                 else
-                    list.push_back(address);
+                    safety.witnesses.push_back(address);
             }
         }
     }
@@ -257,22 +244,22 @@ ReadFrom read_read_from(Validator &v, const json &value) {
     } else if (!it->is_array() || it->empty()) {
         v.expected("read_from.servers", "a non-empty list of servers", *it);
     } else {
+        std::set<std::string> seen;  // canonical "ADDRESS:PORT"
         for (size_t i = 0; i < it->size(); ++i) {
             const std::string path = index_path("read_from.servers", i);
             const json &item = (*it)[i];
             std::string why;
             auto server = item.is_string() ? dnsread::parse_server(item.get<std::string>(), &why)
                                            : std::nullopt;
-            auto &list = read_from.servers;
             if (!item.is_string())
                 v.expected(path, "a server \"ADDRESS\" or \"ADDRESS:PORT\"", item);
             else if (!server)
                 v.fail(path, fmt::format("{}: {} (write 192.0.2.1, 192.0.2.1:5353 or "
                                          "[2001:db8::1]:5353)", shown(item), why));
-            else if (std::find(list.begin(), list.end(), *server) != list.end())
+            else if (!seen.insert(server->text()).second)
                 v.fail(path, fmt::format("duplicate server {}", server->text()));
             else
-                list.push_back(*server);
+                read_from.servers.push_back(*server);
         }
     }
     if (auto it = value.find("timeout"); it != value.end())
@@ -539,7 +526,8 @@ std::string display_path(const std::string &slot, const std::string &json_pointe
     return path;
 }
 
-Config parse(const std::string &text, const std::string &source) {
+Config parse(const std::string &text, const std::string &source,
+             std::vector<std::string> &errors) {
     Validator validator(source);
     DuplicateKeyFinder duplicates(validator);
     adf::json::ParseOptions options;
@@ -549,31 +537,37 @@ Config parse(const std::string &text, const std::string &source) {
     if (!root)
         throw ConfigError(fmt::format("{}:{}", source.empty() ? "config" : source, root.reason()));
     Config config = read_config(validator, *root, source);
-    validator.throw_if_failed();
+    errors = validator.take_errors();
     return config;
 }
 
+Config parse(const std::string &text, const std::string &source) {
+    std::vector<std::string> errors;
+    Config config = parse(text, source, errors);
+    if (!errors.empty()) throw ConfigError(join_errors(errors));
+    return config;
+}
+
+Config load_file(const std::string &path, std::vector<std::string> &errors) {
+    const adf::Result<std::string> text = adf::read_regular_file(path, kMaxConfigBytes);
+    if (!text) throw ConfigError(fmt::format("{}: cannot read: {}", path, text.reason()));
+    return parse(*text, path, errors);
+}
+
 Config load_file(const std::string &path) {
-    auto cannot_read = [&](int error) {
-        return ConfigError(fmt::format("{}: cannot read: {}", path, std::strerror(error)));
-    };
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw cannot_read(errno);
-    std::string text;
-    char buffer[65536];
-    while (true) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int error = errno;
-            ::close(fd);
-            throw cannot_read(error);
-        }
-        if (n == 0) break;
-        text.append(buffer, size_t(n));
-    }
-    ::close(fd);
-    return parse(text, path);
+    std::vector<std::string> errors;
+    Config config = load_file(path, errors);
+    if (!errors.empty()) throw ConfigError(join_errors(errors));
+    return config;
+}
+
+std::string join_errors(const std::vector<std::string> &lines) {
+    std::string message;
+    const size_t listed = std::min(lines.size(), kMaxErrorsListed);
+    for (size_t i = 0; i < listed; ++i) message += (i == 0 ? "" : "\n") + lines[i];
+    if (lines.size() > listed)
+        message += fmt::format("\n... and {} more errors", lines.size() - listed);
+    return message;
 }
 
 std::string render_note(const std::string &tmpl, const std::string &fqdn,

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -63,11 +64,35 @@ struct Config {
     std::optional<ReadFrom> read_from;  // absent: every read goes through the dns plugin
 };
 
+// The config file is read whole and at most this big (1 MiB): a generous
+// config with a thousand names is under 100 KB, and anything larger is a
+// mistake (a log, a core dump, /dev/zero) to refuse before reading it.
+constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
+
+// Errors listed in one message; more are counted, so that a mistake
+// repeated 100,000 times still gives a message an operator can read.
+constexpr std::size_t kMaxErrorsListed = 100;
+
+// `lines` joined by newlines, the first kMaxErrorsListed of them, then
+// "... and N more errors" when there are more.
+std::string join_errors(const std::vector<std::string> &lines);
+
 // Parses and validates config text. `source` names it in errors.
 Config parse(const std::string &text, const std::string &source);
 
-// Reads and parses a file; unreadable files are ConfigErrors too.
+// The same, but validation errors go to `errors` (one line each) instead of
+// being thrown, and the config holds every value that was valid (defaults
+// elsewhere), so that plugin sections can still be checked and every error
+// reported at once. Text that is no JSON still throws.
+Config parse(const std::string &text, const std::string &source,
+             std::vector<std::string> &errors);
+
+// Reads and parses a file; unreadable files are ConfigErrors too, and so is
+// anything but a regular file of at most kMaxConfigBytes (a FIFO, a device,
+// a directory) without blocking or reading it.
 Config load_file(const std::string &path);
+// The same, validation errors going to `errors` as with parse().
+Config load_file(const std::string &path, std::vector<std::string> &errors);
 
 // The note for a record: the template with {hostname}, {fqdn} and
 // {address} replaced.

@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "util/text.h"
+
 namespace adf::log {
 namespace {
 
@@ -62,29 +64,6 @@ std::string utc_timestamp() {
     return fmt::format("{}.{:03}Z", date, now.tv_nsec / 1000000);
 }
 
-// Control characters become escapes, so one event is always one line and a
-// peer's error text cannot drive the operator's terminal.
-void append_escaped(std::string &out, std::string_view text, bool escape_quotes) {
-    for (char c : text) {
-        switch (c) {
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '"':
-                out += escape_quotes ? "\\\"" : "\"";
-                break;
-            case '\\':
-                out += escape_quotes ? "\\\\" : "\\";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-                    out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-                else
-                    out += c;
-        }
-    }
-}
-
 bool needs_quotes(std::string_view value) {
     for (char c : value) {
         auto u = static_cast<unsigned char>(c);
@@ -103,7 +82,7 @@ void append_field(std::string &out, const char *key, const std::string &value) {
         return;
     }
     out += '"';
-    append_escaped(out, value, /*escape_quotes=*/true);
+    text::append_printable(out, value, /*escape_quotes=*/true);
     out += '"';
 }
 
@@ -111,7 +90,9 @@ void append_field(std::string &out, const char *key, const std::string &value) {
 // so messages line up; CRITICAL is one wider).
 std::string text_body(Level level, std::string_view message, const Fields &fields) {
     std::string out = fmt::format("{:<7} ", kUpperLevelNames[level_index(level)]);
-    append_escaped(out, message, /*escape_quotes=*/false);
+    // Control characters become escapes, so one event is always one line and
+    // a peer's error text cannot drive the operator's terminal.
+    text::append_printable(out, message);
     append_field(out, "fqdn", fields.fqdn);
     append_field(out, "peer", fields.peer);
     append_field(out, "plugin", fields.plugin);

@@ -34,23 +34,7 @@ std::string list_addresses(const std::vector<ReadRecord> &records) {
     return out.empty() ? "(none)" : out;
 }
 
-std::vector<std::string> plugin_dirs_of(const config::Config &config) {
-    return config.plugin_dirs.empty() ? plugin::default_plugin_dirs() : config.plugin_dirs;
-}
-
-// A config with its plugins, ready to run.
-struct Setup {
-    config::Config config;
-    plugin::PluginSet plugins;
-};
-
-Setup load_setup(const std::string &path) {
-    Setup s;
-    s.config = config::load_file(path);
-    plugin::Loader loader(plugin_dirs_of(s.config));
-    s.plugins = plugin::create_plugins(loader, s.config);
-    return s;
-}
+using plugin::Setup;
 
 class Daemon {
    public:
@@ -98,7 +82,7 @@ class Daemon {
 
     void reload() {
         try {
-            Setup fresh = load_setup(options_.config_path);
+            Setup fresh = plugin::load_setup(options_.config_path);
             setup_ = std::move(fresh);
             log::configure(cfg().logging);
             last_own_.clear();
@@ -406,7 +390,7 @@ int run(const RunOptions &options) {
     signals::install();
     Setup setup;
     try {
-        setup = load_setup(options.config_path);
+        setup = plugin::load_setup(options.config_path);
     } catch (const std::exception &e) {
         log::critical(fmt::format("cannot start: {}", e.what()));
         return kExitConfig;

@@ -15,7 +15,12 @@ std::optional<Address> parse_address(std::string_view text, int family) {
     const auto first = text.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos) return std::nullopt;
     const auto last = text.find_last_not_of(" \t\r\n");
-    const std::string trimmed(text.substr(first, last - first + 1));
+    const std::string_view core = text.substr(first, last - first + 1);
+    // inet_pton() reads up to a NUL: "127.0.0.1\0junk" must not pass as
+    // 127.0.0.1. No address is longer than INET6_ADDRSTRLEN either.
+    if (core.size() >= INET6_ADDRSTRLEN || core.find('\0') != std::string_view::npos)
+        return std::nullopt;
+    const std::string trimmed(core);
     Address a;
     if (family != 6 && inet_pton(AF_INET, trimmed.c_str(), a.bytes.data()) == 1) {
         a.family = 4;

@@ -1,22 +1,48 @@
 #include "plugin/host.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
+#include <autodnsfailover/json.hpp>
+#include <autodnsfailover/posix.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <set>
 
 #include "logging/log.h"
 #include "plugin/kinds.h"
+#include "util/text.h"
 
 using json = nlohmann::json;
+
+namespace adf::plugin {
+
+// Finds the index-th member of an object. Plugins walk members 0, 1, 2...:
+// keeping the last position makes each next step O(1) instead of a walk from
+// the start, so a section with 100,000 keys is read in linear time. Valid as
+// long as the section, which never changes while its instance lives.
+class MemberCursor {
+   public:
+    nlohmann::json::const_iterator at(const nlohmann::json &object, size_t index) {
+        if (object_ != &object || index < index_) {
+            object_ = &object;
+            index_ = 0;
+            position_ = object.cbegin();
+        }
+        std::advance(position_, static_cast<std::ptrdiff_t>(index - index_));
+        index_ = index;
+        return position_;
+    }
+
+   private:
+    const nlohmann::json *object_ = nullptr;
+    size_t index_ = 0;
+    nlohmann::json::const_iterator position_;
+};
+
+}  // namespace adf::plugin
 
 // The state behind one plugin instance's adf_host handle. Everything a
 // plugin receives from the host points into here and lives as long as it.
@@ -31,6 +57,7 @@ struct adf_host {
     std::string last_error;
     std::vector<std::string> config_errors;
     adf::plugin::CallContext context;
+    adf::plugin::MemberCursor members;  // for config_member()
 };
 
 // What one adf_dns_ops.read call emitted.
@@ -42,6 +69,9 @@ struct adf_record_sink {
 
 namespace adf::plugin {
 
+// Not adf::json, the helper namespace: the value type.
+using json = nlohmann::json;
+
 namespace {
 
 // ---------------------------------------------------------------- helpers
@@ -50,25 +80,11 @@ const char *intern(adf_host &host, std::string value) {
     return host.strings.insert(std::move(value)).first->c_str();
 }
 
-// A value for an error message: JSON text, cut short, on one line.
-std::string shown(const json &value) {
-    std::string text = value.dump();
-    if (text.size() > 60) text = text.substr(0, 57) + "...";
-    return text;
-}
+using adf::json::shown;
 
 // Printable text of something a plugin handed over, cut short.
-std::string quoted(const char *text) {
-    std::string out = "\"";
-    for (const char *p = text; *p != '\0'; ++p) {
-        if (out.size() > 60) {
-            out += "...";
-            break;
-        }
-        const auto c = static_cast<unsigned char>(*p);
-        out += (c < 0x20 || c == 0x7f) ? fmt::format("\\x{:02x}", c) : std::string(1, *p);
-    }
-    return out + "\"";
+std::string quoted(const char *plugin_text) {
+    return "\"" + text::printable(text::bounded(plugin_text, 60)) + "\"";
 }
 
 std::string where(const adf_host &host, const std::string &pointer) {
@@ -182,27 +198,6 @@ std::string range_text(const char *what, T min, T max) {
     return fmt::format("{} from {} to {}", what, min, max);
 }
 
-// Reads a whole file; false with errno set when it cannot.
-bool read_file(const std::string &path, std::string &content) {
-    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    char buffer[4096];
-    while (true) {
-        const ssize_t n = read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int saved = errno;
-            close(fd);
-            errno = saved;
-            return false;
-        }
-        if (n == 0) break;
-        content.append(buffer, static_cast<size_t>(n));
-    }
-    close(fd);
-    return true;
-}
-
 // A string value, or {"env": NAME} / {"file": PATH} resolved. Errors never
 // include the resolved value: it may be a secret.
 int resolve_string(adf_host &host, const std::string &path, const json &value,
@@ -226,11 +221,13 @@ int resolve_string(adf_host &host, const std::string &path, const json &value,
         return ADF_OK;
     }
     if (const json *file = source_of("file")) {
-        const std::string file_path = file->get<std::string>();
-        std::string content;
-        if (!read_file(file_path, content))
-            return config_failure(host, path, fmt::format("cannot read {}: {}", file_path,
-                                                          std::strerror(errno)));
+        adf::Result<std::string> read =
+            adf::read_regular_file(file->get<std::string>(), kMaxSecretFileBytes);
+        // The whole path (no file has a longer one), so the message names the file.
+        if (!read)
+            return config_failure(host, path, fmt::format("{{\"file\": {}}}: {}",
+                                                          shown(*file, PATH_MAX), read.reason()));
+        std::string content = std::move(*read);
         if (!content.empty() && content.back() == '\n') content.pop_back();
         if (!content.empty() && content.back() == '\r') content.pop_back();
         out = std::move(content);
@@ -273,7 +270,8 @@ void service_log(adf_host *host, int level, const char *message) {
         log::Fields fields;
         if (host != nullptr)
             fields = {host->context.fqdn, host->context.peer, host->plugin, ""};
-        log::write(static_cast<log::Level>(clamped), message ? message : "(null message)", fields);
+        log::write(static_cast<log::Level>(clamped),
+                   text::bounded(message, text::kMaxPluginText, "(null message)"), fields);
     } catch (...) {
         // The logger itself failed: there is no channel left to report it on.
     }
@@ -282,7 +280,7 @@ void service_log(adf_host *host, int level, const char *message) {
 void service_set_error(adf_host *host, const char *message) {
     if (host == nullptr) return;
     try {
-        host->last_error = message ? message : "(null message)";
+        host->last_error = text::bounded(message, text::kMaxPluginText, "(null message)");
     } catch (...) {
         host->last_error.clear();
     }
@@ -290,7 +288,7 @@ void service_set_error(adf_host *host, const char *message) {
 
 void service_config_error(adf_host *host, const char *path, const char *message) {
     guarded_config(host, path, [&](adf_host &h, const std::string &p) -> int {
-        return config_failure(h, p, message ? message : "invalid");
+        return config_failure(h, p, text::bounded(message, text::kMaxPluginText, "invalid"));
     });
 }
 
@@ -389,9 +387,7 @@ int service_config_member(adf_host *host, const char *path, size_t index, const 
             return config_failure(h, p,
                                   fmt::format("expected an object, got {}", shown(*found)));
         if (index >= found->size()) return static_cast<int>(ADF_ABSENT);
-        auto member = found->begin();
-        std::advance(member, static_cast<std::ptrdiff_t>(index));
-        *name = intern(h, member.key());
+        *name = intern(h, h.members.at(*found, index).key());
         return static_cast<int>(ADF_OK);
     });
 }
@@ -404,7 +400,9 @@ int service_config_json(adf_host *host, const char *path, const char **text) {
         if (found == nullptr) return status;
         // A plugin that takes its whole section as JSON judges every key itself.
         if (p.empty()) h.took_whole_section = true;
-        *text = intern(h, found->dump());
+        // The section came through json::parse, so dump() recurses no deeper
+        // than its depth limit; bytes that are not UTF-8 are replaced.
+        *text = intern(h, found->dump(-1, ' ', false, json::error_handler_t::replace));
         return ADF_OK;
     });
 }
@@ -490,7 +488,7 @@ std::unique_ptr<Instance> Instance::create(const Loaded &plugin,
     state->plugin = plugin;
     state->host = std::make_unique<adf_host>();
     adf_host &host = *state->host;
-    host.plugin = d.name;
+    host.plugin = text::printable(text::bounded(d.name, 200));  // on every log line
     host.section = section;
 
     void *handle = nullptr;
@@ -516,9 +514,7 @@ std::unique_ptr<Instance> Instance::create(const Loaded &plugin,
             lines.push_back(fmt::format("{}: plugin {} rejected its configuration{}", section.slot,
                                         host.plugin,
                                         host.last_error.empty() ? "" : ": " + host.last_error));
-        std::string message;
-        for (const auto &line : lines) message += (message.empty() ? "" : "\n") + line;
-        throw config::ConfigError(message);
+        throw config::ConfigError(config::join_errors(lines));
     }
     if (status != ADF_OK) throw config::ConfigError(failed_to_start);
 

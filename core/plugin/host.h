@@ -2,6 +2,7 @@
 // Instance that owns one created plugin instance and its adf_host.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,11 @@
 #include "plugin/loader.h"
 
 namespace adf::plugin {
+
+// The largest file a {"file": PATH} string is read from: secrets (API keys,
+// TSIG keys, even a PEM bundle) are far smaller, and a bigger file (or
+// /dev/zero, refused anyway as a device) is a mistake.
+constexpr size_t kMaxSecretFileBytes = 64 * 1024;
 
 // What a plugin's calls are about, added to the lines it logs.
 struct CallContext {

@@ -144,18 +144,52 @@ unsigned Timer::attempts() {
     return retry == 0 ? 1 : retry;
 }
 
-PluginSet create_plugins(Loader &loader, const config::Config &config, unsigned slots) {
-    auto make = [&](const config::PluginSection &section, int kind) {
-        return Instance::create(loader.load(section.plugin, kind), section);
+PluginSet create_plugins(Loader &loader, const config::Config &config, unsigned slots,
+                         std::vector<std::string> &errors) {
+    // One slot's plugin, or null with its error kept: the next slots are
+    // still tried, so that every plugin's errors are reported together.
+    const auto make = [&](const config::PluginSection &section,
+                          int kind) -> std::unique_ptr<Instance> {
+        if (section.plugin.empty()) return nullptr;  // the config said why
+        try {
+            return Instance::create(loader.load(section.plugin, kind), section);
+        } catch (const std::exception &e) {
+            errors.emplace_back(e.what());
+            return nullptr;
+        }
     };
     PluginSet set;
     if (slots & kIpaddr)
-        set.ipaddr = std::make_unique<IpaddrSource>(make(config.ipaddr, ADF_KIND_IPADDR));
-    if (slots & kDns) set.dns = std::make_unique<DnsBackend>(make(config.dns, ADF_KIND_DNS));
+        if (auto instance = make(config.ipaddr, ADF_KIND_IPADDR))
+            set.ipaddr = std::make_unique<IpaddrSource>(std::move(instance));
+    if (slots & kDns)
+        if (auto instance = make(config.dns, ADF_KIND_DNS))
+            set.dns = std::make_unique<DnsBackend>(std::move(instance));
     if (slots & kCheck)
-        set.check = std::make_unique<Checker>(make(config.check, ADF_KIND_CHECK));
-    if (slots & kTimer) set.timer = std::make_unique<Timer>(make(config.timer, ADF_KIND_TIMER));
+        if (auto instance = make(config.check, ADF_KIND_CHECK))
+            set.check = std::make_unique<Checker>(std::move(instance));
+    if (slots & kTimer)
+        if (auto instance = make(config.timer, ADF_KIND_TIMER))
+            set.timer = std::make_unique<Timer>(std::move(instance));
     return set;
+}
+
+PluginSet create_plugins(Loader &loader, const config::Config &config, unsigned slots) {
+    std::vector<std::string> errors;
+    PluginSet set = create_plugins(loader, config, slots, errors);
+    if (!errors.empty()) throw config::ConfigError(config::join_errors(errors));
+    return set;
+}
+
+Setup load_setup(const std::string &path, unsigned slots) {
+    std::vector<std::string> errors;
+    Setup setup;
+    setup.config = config::load_file(path, errors);
+    Loader loader(setup.config.plugin_dirs.empty() ? default_plugin_dirs()
+                                                   : setup.config.plugin_dirs);
+    setup.plugins = create_plugins(loader, setup.config, slots, errors);
+    if (!errors.empty()) throw config::ConfigError(config::join_errors(errors));
+    return setup;
 }
 
 }  // namespace adf::plugin

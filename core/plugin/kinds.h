@@ -99,8 +99,27 @@ struct PluginSet {
 // Which slots to create (probe commands need only one).
 enum Slots : unsigned { kIpaddr = 1, kDns = 2, kCheck = 4, kTimer = 8, kAllSlots = 15 };
 
-// Loads and creates the plugins of `config`; throws PluginError or
-// config::ConfigError naming the file, plugin and key.
+// Loads and creates the plugins of `config`. Every slot is tried, even after
+// one failed; then one config::ConfigError lists every plugin's errors (the
+// file, plugin and key of each). A slot whose section has no plugin name (an
+// error the config already reported) is left out.
 PluginSet create_plugins(Loader &loader, const config::Config &config, unsigned slots = kAllSlots);
+
+// The same, adding each error to `errors` (one entry per plugin) instead of
+// throwing; the slots that failed are left empty.
+PluginSet create_plugins(Loader &loader, const config::Config &config, unsigned slots,
+                         std::vector<std::string> &errors);
+
+// A config file with its plugins created.
+struct Setup {
+    config::Config config;
+    PluginSet plugins;
+};
+
+// Reads the config at `path` and creates the plugins of `slots` from its
+// plugin_dirs (or the default ones). Throws one config::ConfigError with
+// every error of the file and of every plugin section together, so that an
+// operator fixes them all in one go.
+Setup load_setup(const std::string &path, unsigned slots = kAllSlots);
 
 }  // namespace adf::plugin

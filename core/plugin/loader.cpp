@@ -2,14 +2,18 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <autodnsfailover/posix.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstddef>
@@ -18,9 +22,15 @@
 #include <map>
 #include <mutex>
 
+#include "plugin/elf_check.h"
+#include "util/text.h"
+
 namespace adf::plugin {
 
 namespace {
+
+// The longest name, version or summary `plugins` shows of a plugin.
+constexpr size_t kMaxListedField = 200;
 
 // The bytes every descriptor version shares: struct_size, abi_major, abi_minor.
 constexpr size_t kDescriptorHeader = offsetof(adf_plugin_descriptor, kind);
@@ -81,6 +91,11 @@ std::string unsafe_owner_or_mode(const std::string &path, const std::string &wha
     return {};
 }
 
+std::string upper(std::string text) {
+    for (char &c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return text;
+}
+
 std::string kind_list_name(uint32_t kind) {
     const std::string name = kind_name(static_cast<int>(kind));
     return name == "unknown" ? fmt::format("unknown kind {}", kind) : name;
@@ -97,13 +112,74 @@ std::string check_ops_size(const void *ops, size_t required, const char *kind) {
     return {};
 }
 
+// The ops table sizes of each kind, as a plugin built against an older
+// minor of this ABI major declares them (index: the minor); the current
+// minor's are sizeof(). When a minor bump appends to an ops table, add a row
+// for the minor it leaves behind.
+struct OpsSizes {
+    uint32_t dns, ipaddr, check, timer;
+};
+constexpr OpsSizes kOlderOpsSizes[] = {
+    {32, 16, 16, 32},  // ABI 1.0
+};
+static_assert(std::size(kOlderOpsSizes) + 1 > ADF_ABI_MINOR,
+              "add the ops table sizes of the previous ABI minor to kOlderOpsSizes");
+#if ADF_ABI_MINOR == 0
+static_assert(kOlderOpsSizes[0].dns == sizeof(adf_dns_ops) &&
+                  kOlderOpsSizes[0].ipaddr == sizeof(adf_ipaddr_ops) &&
+                  kOlderOpsSizes[0].check == sizeof(adf_check_ops) &&
+                  kOlderOpsSizes[0].timer == sizeof(adf_timer_ops),
+              "the ABI 1.0 row of kOlderOpsSizes must match plugin.h");
+#endif
+
+constexpr uint32_t kKinds[] = {ADF_KIND_DNS, ADF_KIND_IPADDR, ADF_KIND_CHECK, ADF_KIND_TIMER};
+
+// The struct_size a plugin built against `minor` gives its ops table of `kind`.
+uint32_t ops_size(uint32_t kind, uint32_t minor) {
+    const OpsSizes current = {sizeof(adf_dns_ops), sizeof(adf_ipaddr_ops), sizeof(adf_check_ops),
+                              sizeof(adf_timer_ops)};
+    const bool older = minor + 1 <= ADF_ABI_MINOR;  // "minor < 0" would warn while it is 0
+    const OpsSizes &sizes = older ? kOlderOpsSizes[minor] : current;
+    switch (kind) {
+        case ADF_KIND_DNS: return sizes.dns;
+        case ADF_KIND_IPADDR: return sizes.ipaddr;
+        case ADF_KIND_CHECK: return sizes.check;
+        case ADF_KIND_TIMER: return sizes.timer;
+        default: return 0;
+    }
+}
+
+// A descriptor whose kind says one thing and whose ops table another (a
+// check plugin pointing at adf_dns_ops, often a copy-paste slip): told as
+// such, since "too small, rebuild it" would send its author the wrong way.
+// Only a size that fits another kind and not the declared one is a sure
+// sign; ipaddr and check tables (and dns and timer ones) are alike in size.
+std::string kind_mismatch(const adf_plugin_descriptor &d) {
+    // Every ops table starts with its uint32_t struct_size.
+    const uint32_t size = *static_cast<const uint32_t *>(d.ops);
+    const uint32_t expected = ops_size(d.kind, d.abi_minor);
+    if (size == expected) return {};
+    std::string fitting;
+    for (const uint32_t other : kKinds)
+        if (other != d.kind && ops_size(other, d.abi_minor) == size)
+            fitting += fmt::format("{}adf_{}_ops", fitting.empty() ? "" : " or ",
+                                   kind_name(static_cast<int>(other)));
+    if (fitting.empty()) return {};
+    const char *kind = kind_name(static_cast<int>(d.kind));
+    return fmt::format("kind mismatch: its descriptor declares a {0} plugin, but its ops table is "
+                       "{1} bytes, the size of {2}, not of adf_{0}_ops ({3} bytes): make the "
+                       "descriptor's kind and ops agree (ADF_KIND_{4} with an adf_{0}_ops table)",
+                       kind, size, fitting, expected, upper(kind));
+}
+
 std::string null_function(const char *kind, const char *function) {
     return fmt::format("its {} ops function {} is NULL", kind, function);
 }
 
 std::string check_ops(const adf_plugin_descriptor &d) {
     if (d.ops == nullptr) return "its ops table is NULL";
-    std::string problem;
+    std::string problem = kind_mismatch(d);
+    if (!problem.empty()) return problem;
     switch (d.kind) {
         case ADF_KIND_DNS: {
             problem = check_ops_size<adf_dns_ops>(d.ops, ADF_END_OF(adf_dns_ops, remove), "dns");
@@ -172,6 +248,18 @@ std::string check_descriptor(const adf_plugin_descriptor &d) {
     return check_ops(d);
 }
 
+// Why the file at `path` must not be handed to dlopen(), or "": a file cut
+// short would make dlopen() raise SIGBUS when it touches a mapped page past
+// the end. (The file is owned by root or us and writable by no one else, so
+// only they could shorten it between this check and dlopen().)
+std::string elf_problem(const std::string &path) {
+    // O_NONBLOCK: S_ISREG was checked on the path, but opening must never
+    // wait on a FIFO swapped in meanwhile.
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd) return fmt::format("cannot open it: {}", std::strerror(errno));
+    return elf::check_file(fd.get());
+}
+
 // dlopen()s `real_path` once and finds its descriptor; null with `refusal`
 // set when the file cannot be loaded at all. Caller holds the lock.
 const Opened *open_library(const std::string &real_path, std::string &refusal) {
@@ -238,6 +326,11 @@ Inspection inspect(const std::string &path) {
         }
         if (!problem.empty()) {
             result.refusal = "refused: " + problem;
+            return result;
+        }
+        problem = elf_problem(result.path);
+        if (!problem.empty()) {
+            result.refusal = "not a loadable shared object: " + problem;
             return result;
         }
     }
@@ -322,7 +415,8 @@ Loaded Loader::load(const std::string &name_or_path, int kind) {
         throw PluginError("plugin " + found.path + ": " +
                           fmt::format("declares the name \"{}\", not \"{}\": the file name and "
                                       "the plugin's name must agree",
-                                      d.name, name_or_path));
+                                      text::printable(text::bounded(d.name, kMaxListedField)),
+                                      name_or_path));
     return Loaded{found.path, found.descriptor};
 }
 
@@ -349,10 +443,14 @@ std::vector<Listing> Loader::list() {
             }
             if (found.refusal.empty()) {
                 const adf_plugin_descriptor &d = *found.descriptor;
+                // A plugin's own strings, shown as one bounded printable line each.
+                const auto field = [](const char *value, size_t max) {
+                    return text::printable(text::bounded(value, max));
+                };
                 row.kind = static_cast<int>(d.kind);
-                row.name = d.name;
-                row.version = d.version ? d.version : "";
-                row.summary = d.summary ? d.summary : "";
+                row.name = field(d.name, kMaxListedField);
+                row.version = field(d.version, kMaxListedField);
+                row.summary = field(d.summary, kMaxListedField);
             }
             rows.push_back(std::move(row));
         }

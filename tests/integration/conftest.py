@@ -87,8 +87,9 @@ def probe(tmp_path, config, *args, timeout=30, env=None, prefix=()):
     """`autodnsfailover probe -c CONFIG ARGS...` with `config` written to a file.
     probe ipaddr [--family 4|6]; probe check ADDRESS [--timeout S];
     probe dns read FQDN [--family 4|6]; probe dns add FQDN ADDRESS [--ttl N] [--note T];
-    probe dns remove FQDN ADDRESS.
-    Exit codes: 0 ok/alive, 1 failed/dead, 2 config or plugin error, 3 transient, 4 conflict.
+    probe dns remove FQDN ADDRESS [--force].
+    Exit codes: 0 ok/alive, 1 failed/dead/refused by a safeguard, 2 config or plugin error,
+    3 transient, 4 conflict.
     `env` adds variables to ours; `prefix` is a command to run it under (see run)."""
     cfg = write_config(Path(tmp_path) / f"probe-{time.monotonic_ns()}.json", config)
     return run(["probe", "-c", cfg, *args], timeout=timeout, prefix=prefix,

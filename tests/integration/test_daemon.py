@@ -3,6 +3,7 @@ two test doubles: dns-memory (records in a JSON state file, with fault
 injection and a log of every write) and check-deadlist (a peer is dead when
 its address is listed in a file)."""
 import json
+import os
 import signal
 import socket
 import time
@@ -406,3 +407,126 @@ def test_own_record_carries_the_rendered_note(tmp_path):
     assert result.returncode == 0, result.stderr
     mine = [r for r in pool.state()["records"][f"{FQDN}/A"] if r["address"] == SELF][0]
     assert mine["note"] == f"{socket.gethostname().split('.')[0]} serves {FQDN}"
+
+
+# --- probe dns remove goes through the daemon's safeguards ---------------------
+
+def probe_remove(pool, address, *extra, **overrides):
+    return run(["probe", "-c", pool.config(name="probe", **overrides), "dns", "remove", FQDN,
+                address, *extra])
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_probe_never_removes_the_last_record_even_forced(tmp_path, force):
+    # dns-memory itself would remove it: the refusal is the host's.
+    pool = Pool(tmp_path, ["127.0.0.12"])
+    result = probe_remove(pool, "127.0.0.12", *(["--force"] if force else []))
+    assert result.returncode == 1, result.stderr
+    assert ("remove 127.0.0.12 from www.example.test A: refused: it is the last record, and a "
+            "pool is never emptied (even with --force)") in result.stderr
+    assert pool.addresses() == ["127.0.0.12"]
+    assert pool.writes() == []
+
+
+def test_probe_keeps_min_records_unless_forced_and_logs_the_forced_removal(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12", "127.0.0.13"])
+    refused = probe_remove(pool, "127.0.0.13", safety={"min_records": 2})
+    assert refused.returncode == 1, refused.stderr
+    assert ("refused: that would leave fewer than safety.min_records (2) records "
+            "(--force overrides this)") in refused.stderr
+    assert pool.writes() == []
+
+    forced = probe_remove(pool, "127.0.0.13", "--force", safety={"min_records": 2})
+    assert forced.returncode == 0, forced.stderr
+    [warning] = [line for line in forced.stderr.splitlines() if "--force" in line]
+    assert "WARNING" in warning
+    assert ("remove 127.0.0.13 from www.example.test A: forced (--force) below "
+            "safety.min_records (2): 1 record(s) will be left") in warning
+    assert "peer=127.0.0.13" in warning
+    assert pool.addresses() == ["127.0.0.12"]
+
+
+def test_probe_removal_within_the_floor_needs_no_force(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12", "127.0.0.13"])
+    # max_removals_per_round is the daemon's per-round limit, not the probe's.
+    result = probe_remove(pool, "127.0.0.13", safety={"max_removals_per_round": 0})
+    assert result.returncode == 0, result.stderr
+    assert "--force" not in result.stderr
+    assert pool.addresses() == ["127.0.0.12"]
+
+
+def test_probe_read_prints_one_line_per_record_whatever_the_note(tmp_path):
+    pool = Pool(tmp_path, [])
+    pool.write_state({"records": {f"{FQDN}/A": [
+        {"address": "127.0.0.12", "ttl": 60, "note": "a\n127.0.0.66 60 injected"}]}})
+    result = run(["probe", "-c", pool.config(), "dns", "read", FQDN])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "127.0.0.12 60 a\\n127.0.0.66 60 injected\n"
+
+
+# --- every error at once, and reloads that are refused --------------------------
+
+def test_every_plugin_section_is_checked_and_all_errors_reported_together(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11"])
+    cfg = pool.config(check={"plugin": "check-deadlist", "dead_fil": "x"},
+                      dns={"plugin": "dns-memory", "stat": "x"},
+                      timer={"plugin": "fixed-interval", "intervall": 1},
+                      safety={"max_dead_fraction": 2})
+    for command in (["check-config", "-c", cfg], ["run", "--once", "-c", cfg]):
+        result = run(command)
+        assert result.returncode == 2, result.stderr
+        for error in ("safety.max_dead_fraction: expected a number from 0 to 1, got 2",
+                      "dns.stat: unknown key for plugin dns-memory",
+                      "check.dead_fil: unknown key for plugin check-deadlist",
+                      "timer.intervall: unknown key for plugin fixed-interval"):
+            assert error in result.stderr, (command, result.stderr)
+    assert pool.writes() == []
+
+
+def test_a_refused_plugin_does_not_hide_the_other_sections_errors(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11"])
+    cfg = pool.config(check={"plugin": "abi-major"}, dns={"plugin": "dns-memory", "stat": "x"})
+    result = run(["check-config", "-c", cfg])
+    assert result.returncode == 2
+    assert "abi-major.so" in result.stderr and "ABI version 99.0" in result.stderr
+    assert "dns.stat: unknown key for plugin dns-memory" in result.stderr
+
+
+def deep_config_text():
+    """A config of 200 KB whose plugin section nests a value 100,000 deep."""
+    return ('{"fqdn": "www.example.test", "check": {"plugin": "check-deadlist", "x": '
+            + "[" * 100000 + "]" * 100000 + "}}")
+
+
+@pytest.mark.parametrize("bad", ["deep", "fifo", "dev-zero", "directory", "oversized"])
+def test_sighup_refuses_a_bad_config_file_and_keeps_running(tmp_path, daemons, bad):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12"])
+    config_path = pool.config()
+    good_text = config_path.read_text()
+    d = daemons.start(config_path, tmp_path / "d.log")
+    d.wait_for_log("my IPv4 address is 127.0.0.11")
+    config_path.unlink()
+    expected = {
+        "deep": "JSON nested deeper than 64 levels",
+        "fifo": "is a FIFO: only regular files are read",
+        "dev-zero": "is a character device: only regular files are read",
+        "directory": "is a directory: only regular files are read",
+        "oversized": "more than the limit of 1048576 bytes",
+    }[bad]
+    if bad == "deep":
+        config_path.write_text(deep_config_text())
+    elif bad == "fifo":
+        os.mkfifo(config_path)
+    elif bad == "dev-zero":
+        config_path.symlink_to("/dev/zero")
+    elif bad == "directory":
+        config_path.mkdir()
+    else:
+        config_path.write_text(good_text + "//" + "x" * (1 << 20))
+    d.signal(signal.SIGHUP)
+    d.wait_for_log("reload refused, the running configuration stays")
+    assert expected in d.log()
+    # Still running, on the old config: it removes a dead peer.
+    pool.kill("127.0.0.12")
+    wait_until(lambda: "127.0.0.12" not in pool.addresses(), what="removal after refused reload")
+    assert d.proc.poll() is None

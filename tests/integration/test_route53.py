@@ -159,15 +159,18 @@ def test_read_matches_names_case_insensitively_and_decodes_escapes(tmp_path, zon
     assert "name=%2A.www." in proxy.requests[0].path
 
 
-def test_removing_the_last_value_is_a_delete_alone(tmp_path, route53, zone, proxy):
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_probe_never_removes_the_last_value(tmp_path, route53, zone, proxy, force):
+    # It used to become a lone DELETE: the whole set gone (issue 8).
     name, zone_id = zone
     fqdn = f"www.{name}"
     route53.create_set(zone_id, fqdn, "A", 60, ["192.0.2.1"])
     result = probe(tmp_path, dns_config(proxy.endpoint, hosted_zone_id=zone_id),
-                   "dns", "remove", fqdn, "192.0.2.1")
-    assert result.returncode == 0, result.stderr
-    assert route53.record_set(zone_id, fqdn) is None
-    assert [changes_of(p) for p in posts(proxy)] == [[("DELETE", 60, ["192.0.2.1"])]]
+                   "dns", "remove", fqdn, "192.0.2.1", *force)
+    assert result.returncode == 1, result.stderr
+    assert "it is the last record, and a pool is never emptied" in result.stderr
+    assert route53.record_set(zone_id, fqdn) == (60, ["192.0.2.1"])
+    assert posts(proxy) == []
 
 
 def test_aaaa_records(tmp_path, route53, zone):

@@ -24,6 +24,9 @@
 #ifndef VARIANT_OPS
 #define VARIANT_OPS &variant_ops
 #endif
+#ifndef VARIANT_KIND
+#define VARIANT_KIND ADF_KIND_CHECK
+#endif
 
 __attribute__((unused)) static int variant_check(void *instance, const char *address, int family,
                                                  double timeout) {
@@ -37,10 +40,43 @@ __attribute__((unused)) static int variant_check(void *instance, const char *add
 __attribute__((unused)) static const adf_check_ops variant_ops = {VARIANT_OPS_SIZE,
                                                                   VARIANT_CHECK};
 
+/* A dns ops table, for the variant whose kind says check but whose ops are
+ * a dns plugin's (VARIANT_OPS=&variant_dns_ops). */
+__attribute__((unused)) static int variant_read(void *instance, const char *fqdn, int family,
+                                                adf_record_sink *sink) {
+    (void)instance;
+    (void)fqdn;
+    (void)family;
+    (void)sink;
+    return ADF_OK;
+}
+__attribute__((unused)) static int variant_add(void *instance, const char *fqdn, int family,
+                                               const adf_record_set *expected,
+                                               const adf_record *record) {
+    (void)instance;
+    (void)fqdn;
+    (void)family;
+    (void)expected;
+    (void)record;
+    return ADF_OK;
+}
+__attribute__((unused)) static int variant_remove(void *instance, const char *fqdn, int family,
+                                                  const adf_record_set *expected,
+                                                  const char *address) {
+    (void)instance;
+    (void)fqdn;
+    (void)family;
+    (void)expected;
+    (void)address;
+    return ADF_OK;
+}
+__attribute__((unused)) static const adf_dns_ops variant_dns_ops = {
+    sizeof(adf_dns_ops), 0, variant_read, variant_add, variant_remove};
+
 ADF_PLUGIN_DESCRIPTOR = {VARIANT_DESCRIPTOR_SIZE,
                          VARIANT_ABI_MAJOR,
                          VARIANT_ABI_MINOR,
-                         ADF_KIND_CHECK,
+                         VARIANT_KIND,
                          0,
                          VARIANT_NAME,
                          "1.0.0",

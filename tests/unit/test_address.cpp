@@ -26,3 +26,17 @@ TEST_CASE("addresses sort numerically, not as strings") {
     CHECK(v[2].text() == "10.0.0.10");
     CHECK(v[3].text() == "::1");
 }
+
+TEST_CASE("an address with a NUL inside or of absurd length is no address") {
+    using namespace std::string_literals;
+    CHECK_FALSE(adf::parse_address("127.0.0.1\0junk"s));
+    CHECK_FALSE(adf::parse_address("::1\0"s));
+    CHECK_FALSE(adf::parse_address("\0""127.0.0.1"s));
+    // The longest text an address has, and one character more.
+    const std::string longest = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+    REQUIRE(longest.size() == 45);
+    CHECK(adf::parse_address(longest));
+    CHECK_FALSE(adf::parse_address("0" + longest));
+    CHECK_FALSE(adf::parse_address(std::string(1 << 20, '1')));
+    CHECK(adf::parse_address(" 127.0.0.1\n")->text() == "127.0.0.1");
+}

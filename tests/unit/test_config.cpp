@@ -1,11 +1,14 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 
@@ -404,8 +407,101 @@ TEST_CASE("config: load_file") {
     CHECK_THROWS_WITH_AS(adf::config::load_file("/nonexistent/adf.json"),
                          "/nonexistent/adf.json: cannot read: No such file or directory",
                          ConfigError);
-    CHECK_THROWS_WITH_AS(adf::config::load_file("/tmp"), "/tmp: cannot read: Is a directory",
+    CHECK_THROWS_WITH_AS(adf::config::load_file("/tmp"),
+                         "/tmp: cannot read: is a directory: only regular files are read",
                          ConfigError);
+}
+
+TEST_CASE("config: only a regular file of at most 1 MiB is read, never a device or a FIFO") {
+    // /dev/zero would fill memory for ever, a FIFO without a writer block.
+    CHECK_THROWS_WITH_AS(adf::config::load_file("/dev/zero"),
+                         "/dev/zero: cannot read: is a character device: only regular files are "
+                         "read",
+                         ConfigError);
+    const std::string fifo = "/tmp/adf-config-fifo-" + std::to_string(getpid());
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_THROWS_WITH_AS(adf::config::load_file(fifo),
+                         (fifo + ": cannot read: is a FIFO: only regular files are read").c_str(),
+                         ConfigError);
+    std::remove(fifo.c_str());
+
+    // The cap: a valid config padded with a comment to exactly the limit is
+    // read; one byte more is refused before parsing.
+    const std::string path = "/tmp/adf-config-big-" + std::to_string(getpid()) + ".json";
+    std::string text = minimal().dump() + "\n//";
+    text.resize(adf::config::kMaxConfigBytes, 'x');
+    std::ofstream(path) << text;
+    CHECK(adf::config::load_file(path).dns.plugin == "zonefile");
+    std::ofstream(path, std::ios::app) << 'x';
+    CHECK_THROWS_WITH_AS(adf::config::load_file(path),
+                         (path + ": cannot read: is 1048577 bytes, more than the limit of 1048576 "
+                                 "bytes").c_str(),
+                         ConfigError);
+    std::remove(path.c_str());
+}
+
+TEST_CASE("config: JSON nested 100,000 deep is an error naming the place, not a crash") {
+    // 200 KB: {"fqdn": [[[[...]]]] }
+    const std::string deep =
+        "{\"fqdn\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+    CHECK(error_of_text(deep) == "x.json:1:73: JSON nested deeper than 64 levels");
+    // In a plugin section too, where the plugin would read it.
+    std::string text = minimal().dump();
+    const std::string section = "\"check\":{";
+    text.insert(text.find(section) + section.size(),
+                "\"deep\": " + std::string(100000, '[') + std::string(100000, ']') + ", ");
+    CHECK(error_of_text(text).find("JSON nested deeper than 64 levels") != std::string::npos);
+}
+
+TEST_CASE("config: duplicate names are found among 100,000, each naming the first") {
+    json names = json::array();
+    for (int i = 0; i < 100000; ++i) names.push_back("host" + std::to_string(i) + ".example.test");
+    CHECK(error_of(with(minimal(), "fqdn", names)).empty());
+    names.push_back("HOST99999.example.test.");  // the same name, written otherwise
+    names.push_back("host7.example.test");
+    names.push_back("host100000.example.test");  // new
+    names.push_back("host7.example.test");
+    CHECK(error_of(with(minimal(), "fqdn", names)) ==
+          "x.json: fqdn[100000]: duplicate of fqdn[99999] (\"host99999.example.test\")\n"
+          "x.json: fqdn[100001]: duplicate of fqdn[7] (\"host7.example.test\")\n"
+          "x.json: fqdn[100003]: duplicate of fqdn[7] (\"host7.example.test\")");
+    CHECK(parse_json(with(minimal(), "fqdn", {"b.test", "a.test", "c.test"})).fqdns ==
+          std::vector<std::string>{"b.test", "a.test", "c.test"});  // order kept
+}
+
+TEST_CASE("config: duplicate witnesses and servers are found however they are written") {
+    json config = minimal();
+    config["safety"] = {{"witnesses", {"192.0.2.1", "2001:db8::1", "2001:DB8:0::1", "192.0.2.1"}}};
+    config["read_from"] = {{"servers", {"192.0.2.53", "192.0.2.53:53", "[2001:db8::53]:53",
+                                        "2001:db8::53"}}};
+    CHECK(error_of(config) ==
+          "x.json: safety.witnesses[2]: duplicate witness 2001:db8::1\n"
+          "x.json: safety.witnesses[3]: duplicate witness 192.0.2.1\n"
+          "x.json: read_from.servers[1]: duplicate server 192.0.2.53:53\n"
+          "x.json: read_from.servers[3]: duplicate server [2001:db8::53]:53");
+}
+
+TEST_CASE("config: past 100 errors, the rest are counted") {
+    json names = json::array();
+    for (int i = 0; i < 250; ++i) names.push_back("bad name " + std::to_string(i));
+    const std::string message = error_of(with(minimal(), "fqdn", names));
+    CHECK(std::count(message.begin(), message.end(), '\n') == 100);
+    CHECK(message.find("x.json: fqdn[99]: expected a host name") != std::string::npos);
+    CHECK(message.find("fqdn[100]") == std::string::npos);
+    CHECK(message.substr(message.rfind('\n') + 1) == "... and 150 more errors");
+}
+
+TEST_CASE("config: errors can be collected instead of thrown, with the valid values kept") {
+    json config = minimal();
+    config["safety"] = {{"max_dead_fraction", 2}, {"min_records", 3}};
+    std::vector<std::string> errors;
+    const Config c = parse(config.dump(), "x.json", errors);
+    CHECK(errors == std::vector<std::string>{
+                        "x.json: safety.max_dead_fraction: expected a number from 0 to 1, got 2"});
+    CHECK(c.safety.min_records == 3);
+    CHECK(c.dns.plugin == "zonefile");
+    // Text that is no JSON at all still throws: there is nothing to keep.
+    CHECK_THROWS_AS(parse("{", "x.json", errors), ConfigError);
 }
 
 TEST_CASE("config: read_from is absent by default and read with its defaults") {

@@ -1,20 +1,26 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <autodnsfailover/plugin.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "logging/log.h"
 #include "plugin/host.h"
+#include "util/text.h"
 
 using adf::config::ConfigError;
 using adf::plugin::Instance;
@@ -225,8 +231,8 @@ TEST_CASE("strings come inline, from the environment or from a file") {
     CHECK(got["two"].value == "line one\nline two\n");  // only one newline goes
     CHECK(got["missing_env"].status == ADF_BAD_CONFIG);
     CHECK(contains(error, "check.missing_env: environment variable ADF_TEST_HOST_MISSING is not set"));
-    CHECK(contains(error,
-                   "check.missing_file: cannot read /nonexistent/secret: No such file or directory"));
+    CHECK(contains(error, "check.missing_file: {\"file\": \"/nonexistent/secret\"}: No such file "
+                          "or directory"));
     CHECK(contains(error, "check.other: expected a string, {\"env\": NAME} or {\"file\": PATH}, "
                           "got {\"vault\":\"x\"}"));
     CHECK(contains(error, "check.number: expected a string"));
@@ -234,6 +240,101 @@ TEST_CASE("strings come inline, from the environment or from a file") {
     // Secrets never reach an error message.
     CHECK_FALSE(contains(error, "s3cret"));
     unsetenv("ADF_TEST_HOST_SECRET");
+}
+
+TEST_CASE("a {\"file\"} string is read only from a regular file of at most 64 KiB") {
+    TempFile at_limit(std::string(adf::plugin::kMaxSecretFileBytes, 'k'));
+    TempFile over_limit(std::string(adf::plugin::kMaxSecretFileBytes + 1, 'k'));
+    const std::string fifo = "/tmp/adf-host-fifo-" + std::to_string(getpid());
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    std::map<std::string, Raw::Got<std::string>> got;
+    const std::string settings = R"({"zero": {"file": "/dev/zero"}, "fifo": {"file": ")" + fifo +
+                                 R"("}, "dir": {"file": "/tmp"}, "at": {"file": ")" +
+                                 at_limit.path + R"("}, "over": {"file": ")" + over_limit.path +
+                                 R"("}})";
+    const std::string error =
+        create_error(settings.c_str(), [&](const adf_host_services *s, adf_host *h) {
+            Raw raw{s, h};
+            for (const char *key : {"zero", "fifo", "dir", "at", "over"})
+                got[key] = raw.string((std::string("/") + key).c_str());
+            return ADF_BAD_CONFIG;
+        });
+    std::remove(fifo.c_str());
+    CHECK(contains(error, "check.zero: {\"file\": \"/dev/zero\"}: is a character device: only "
+                          "regular files are read"));
+    CHECK(contains(error, "check.fifo: {\"file\": \"" + fifo +
+                              "\"}: is a FIFO: only regular files are read"));
+    CHECK(contains(error, "check.dir: {\"file\": \"/tmp\"}: is a directory: only regular files "
+                          "are read"));
+    CHECK(got["at"].status == ADF_OK);
+    CHECK(got["at"].value.size() == adf::plugin::kMaxSecretFileBytes);
+    CHECK(contains(error, "check.over: {\"file\": \"" + over_limit.path +
+                              "\"}: is 65537 bytes, more than the limit of 65536 bytes"));
+    for (const char *key : {"zero", "fifo", "dir", "over"}) {
+        CAPTURE(key);
+        CHECK(got[key].status == ADF_BAD_CONFIG);
+    }
+    // The content of a file never reaches a message, even a refused one.
+    CHECK_FALSE(contains(error, "kkkk"));
+}
+
+TEST_CASE("member names of a large object come in order, forwards and back") {
+    std::string settings = R"({"headers": {)";
+    constexpr int kMembers = 20000;
+    for (int i = 0; i < kMembers; ++i)
+        settings += (i ? ", " : "") + fmt::format("\"h{:05}\": \"v\"", i);
+    settings += "}}";
+    std::vector<std::string> forwards, backwards;
+    const std::string error =
+        create_error(settings.c_str(), [&](const adf_host_services *s, adf_host *h) {
+            const char *name = nullptr;
+            for (size_t i = 0; s->config_member(h, "/headers", i, &name) == ADF_OK; ++i)
+                forwards.emplace_back(name);
+            for (size_t i = kMembers; i-- > 0;) {
+                REQUIRE(s->config_member(h, "/headers", i, &name) == ADF_OK);
+                backwards.emplace_back(name);
+            }
+            // Another object in between, then back: each lookup stands alone.
+            CHECK(s->config_member(h, "", 0, &name) == ADF_OK);
+            CHECK(std::string(name) == "headers");
+            CHECK(s->config_member(h, "/headers", 7, &name) == ADF_OK);
+            CHECK(std::string(name) == "h00007");
+            return ADF_OK;
+        });
+    CHECK(error.empty());
+    REQUIRE(forwards.size() == kMembers);
+    CHECK(forwards.front() == "h00000");
+    CHECK(forwards[12345] == "h12345");
+    CHECK(forwards.back() == "h19999");
+    std::reverse(backwards.begin(), backwards.end());
+    CHECK(backwards == forwards);
+}
+
+TEST_CASE("a plugin's errors and log lines are cut at 8 KiB") {
+    const std::string huge(1 << 20, 'e');
+    auto instance = create("{}", nullptr);
+    instance->services()->set_error(instance->host(), huge.c_str());
+    const std::string error = instance->take_error();
+    CHECK(error.size() == adf::text::kMaxPluginText + 3);
+    CHECK(error.substr(error.size() - 4) == "e...");
+
+    int pipe_fds[2];
+    REQUIRE(pipe2(pipe_fds, O_NONBLOCK) == 0);
+    const adf::log::Options saved = adf::log::options();
+    adf::log::Options options = saved;
+    options.fd = pipe_fds[1];
+    adf::log::configure(options);
+    instance->services()->log(instance->host(), ADF_LOG_ERROR, huge.c_str());
+    adf::log::configure(saved);
+    std::string line(2 * adf::text::kMaxPluginText, '\0');
+    const ssize_t n = read(pipe_fds[0], line.data(), line.size());
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    REQUIRE(n > 0);
+    line.resize(static_cast<size_t>(n));
+    CHECK(line.back() == '\n');  // the whole line, one write
+    CHECK(line.size() < adf::text::kMaxPluginText + 200);
+    CHECK(contains(line, std::string(100, 'e') + "..."));
 }
 
 TEST_CASE("host-owned strings stay valid for the life of the instance") {
@@ -478,7 +579,7 @@ TEST_CASE("records: anything but an address of the family spoils the whole read"
     CHECK(s->emit_record(v4.sink(), "<html>404\n</html>", 60, nullptr) == ADF_FAILED);
     CHECK(s->emit_record(v4.sink(), "::1", 60, nullptr) == ADF_FAILED);
     CHECK_FALSE(v4.valid());
-    CHECK(v4.invalid() == "the plugin emitted \"<html>404\\x0a</html>\", which is not an IPv4 address");
+    CHECK(v4.invalid() == "the plugin emitted \"<html>404\\n</html>\", which is not an IPv4 address");
     CHECK(s->emit_record(v4.sink(), nullptr, 60, nullptr) == ADF_FAILED);
     CHECK(s->emit_record(nullptr, "127.0.0.1", 60, nullptr) == ADF_FAILED);
 

@@ -1,13 +1,21 @@
 #include <doctest/doctest.h>
 
+#include <elf.h>
+#include <link.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
+#include "plugin/elf_check.h"
 #include "plugin/loader.h"
 
 namespace fs = std::filesystem;
@@ -160,8 +168,7 @@ TEST_CASE("files that are not plugins are refused before any of their code is ca
 
     const std::string not_elf = refusal("not-elf", ADF_KIND_CHECK);
     CHECK(contains(not_elf, "not-elf.so"));
-    CHECK(contains(not_elf, "not a loadable shared object"));
-    CHECK(contains(not_elf, "invalid ELF header"));  // dlopen's own words
+    CHECK(contains(not_elf, "not a loadable shared object: not an ELF file"));
 }
 
 TEST_CASE("only regular files are plugins") {
@@ -187,6 +194,39 @@ TEST_CASE("malformed descriptors and ops tables are refused") {
     const std::string null_function = refusal("null-function", ADF_KIND_CHECK);
     CHECK(contains(null_function, "null-function.so"));
     CHECK(contains(null_function, "check ops function check is NULL"));
+}
+
+TEST_CASE("a descriptor whose kind and ops table disagree is called a kind mismatch") {
+    struct Case {
+        const char *plugin;
+        int kind;
+        const char *says;
+    };
+    // Declared check with an adf_dns_ops table (it would have been accepted,
+    // and its read() called as check()), and declared dns with check ops.
+    for (const Case &c : {
+             Case{"kind-check-dns-ops", ADF_KIND_CHECK,
+                  "kind mismatch: its descriptor declares a check plugin, but its ops table is 32 "
+                  "bytes, the size of adf_dns_ops or adf_timer_ops, not of adf_check_ops (16 "
+                  "bytes): make the descriptor's kind and ops agree (ADF_KIND_CHECK with an "
+                  "adf_check_ops table)"},
+             Case{"kind-dns-check-ops", ADF_KIND_DNS,
+                  "kind mismatch: its descriptor declares a dns plugin, but its ops table is 16 "
+                  "bytes, the size of adf_ipaddr_ops or adf_check_ops, not of adf_dns_ops (32 "
+                  "bytes)"},
+         }) {
+        CAPTURE(c.plugin);
+        const std::string message = refusal(c.plugin, c.kind);
+        CHECK(contains(message, std::string(c.plugin) + ".so: " + c.says));
+        CHECK_FALSE(contains(message, "rebuild"));
+    }
+    // The same in the listing, whatever slot it would go to.
+    const auto rows = Loader({kTestPlugins}).list();
+    const auto mismatch = std::find_if(rows.begin(), rows.end(), [](const auto &row) {
+        return contains(row.path, "kind-check-dns-ops.so");
+    });
+    REQUIRE(mismatch != rows.end());
+    CHECK(contains(mismatch->refusal, "kind mismatch"));
 }
 
 TEST_CASE("a refused file stays refused when asked again") {
@@ -270,5 +310,99 @@ TEST_CASE("every in-tree plugin passes the loader") {
         INFO(row.path);
         CHECK(row.refusal.empty());
         CHECK(row.path.substr(row.path.rfind('/') + 1) == row.name + ".so");
+    }
+}
+
+namespace {
+
+std::string file_content(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// `image` with the bytes of `value` written at `offset`.
+template <class T>
+std::string patched(std::string image, size_t offset, T value) {
+    std::memcpy(image.data() + offset, &value, sizeof value);
+    return image;
+}
+
+}  // namespace
+
+TEST_CASE("elf: a whole plugin passes, and every shorter prefix of it is refused") {
+    const std::string image = file_content(test_plugin("check-deadlist"));
+    REQUIRE(image.size() > 4096);
+    CHECK(adf::plugin::elf::check_image(image).empty());
+    // Pure and cheap: every length from 0 to one byte short.
+    size_t accepted = 0;
+    for (size_t length = 0; length < image.size(); ++length)
+        if (adf::plugin::elf::check_image(std::string_view(image).substr(0, length)).empty())
+            ++accepted;
+    CHECK(accepted == 0);
+    CHECK(adf::plugin::elf::check_image("") == "the file is empty");
+    CHECK(adf::plugin::elf::check_image(image.substr(0, 3)).rfind(
+              "the file is truncated or damaged: it has 3 bytes, but its ELF header reaches "
+              "byte 64", 0) == 0);
+    CHECK(contains(adf::plugin::elf::check_image(image.substr(0, 4096)),
+                   "the file is truncated or damaged: it has 4096 bytes, but program header"));
+}
+
+TEST_CASE("elf: damaged headers are refused with what is wrong") {
+    using adf::plugin::elf::check_image;
+    using Ehdr = ElfW(Ehdr);
+    using Phdr = ElfW(Phdr);
+    const std::string image = file_content(test_plugin("check-deadlist"));
+    Ehdr header{};
+    std::memcpy(&header, image.data(), sizeof header);
+
+    CHECK(check_image("#!/bin/sh\n") == "not an ELF file (it does not start with \\x7fELF)");
+    CHECK(contains(check_image(patched<unsigned char>(image, EI_CLASS, ELFCLASS32)),
+                   "it is a 32-bit ELF file; this autodnsfailover loads 64-bit plugins"));
+    CHECK(check_image(patched<unsigned char>(image, EI_DATA, ELFDATA2MSB)) ==
+          "its ELF byte order is not this machine's");
+    CHECK(contains(check_image(patched<uint16_t>(image, offsetof(Ehdr, e_type), ET_EXEC)),
+                   "it is an executable, not a shared object"));
+    CHECK(contains(check_image(patched<uint16_t>(image, offsetof(Ehdr, e_machine), 0x1234)),
+                   "it is built for ELF machine 4660"));
+    CHECK(check_image(patched<uint16_t>(image, offsetof(Ehdr, e_phentsize), 0)) ==
+          "the file is damaged: its program headers are 0 bytes each, not 56");
+    CHECK(check_image(patched<uint16_t>(image, offsetof(Ehdr, e_phnum), 0)) ==
+          "the file is damaged: it declares no program headers");
+    CHECK(check_image(patched<uint64_t>(image, offsetof(Ehdr, e_phoff), ~0ull)) ==
+          "the file is damaged: its program header table lies beyond the end of any file");
+    CHECK(contains(check_image(patched<uint64_t>(image, offsetof(Ehdr, e_shoff), image.size())),
+                   "but its section header table reaches byte"));
+
+    // A segment claiming more of the file than there is.
+    const size_t first = header.e_phoff;
+    const std::string long_segment =
+        patched<uint64_t>(image, first + offsetof(Phdr, p_filesz), image.size() + 1);
+    CHECK(contains(check_image(long_segment), "but program header 0 ("));
+    const std::string wrapping = patched<uint64_t>(
+        patched<uint64_t>(image, first + offsetof(Phdr, p_offset), ~0ull - 1),
+        first + offsetof(Phdr, p_filesz), 16);
+    CHECK(contains(check_image(wrapping), "the file is damaged: program header 0 ("));
+    CHECK(contains(check_image(wrapping), "lies beyond the end of any file"));
+}
+
+TEST_CASE("a truncated plugin file is a refusal naming it, never a signal inside dlopen") {
+    TempDir dir;
+    const std::string image = file_content(test_plugin("check-deadlist"));
+    for (const size_t length : {size_t{0}, size_t{3}, size_t{63}, size_t{64}, size_t{200},
+                                size_t{4096}, image.size() / 2, image.size() - 1}) {
+        CAPTURE(length);
+        const fs::path path = dir.path / ("cut-" + std::to_string(length) + ".so");
+        std::ofstream(path, std::ios::binary).write(image.data(), std::streamsize(length));
+        chmod(path.c_str(), 0644);
+        const std::string message = refusal(path.string(), ADF_KIND_CHECK);
+        CHECK(contains(message, "plugin " + path.string() + ": not a loadable shared object: "));
+        CHECK((contains(message, "truncated") || contains(message, "empty")));
+    }
+    // The listing refuses them one by one and goes on.
+    const auto rows = Loader({dir.path.string()}).list();
+    CHECK(rows.size() == 8);
+    for (const auto &row : rows) {
+        CAPTURE(row.path);
+        CHECK(contains(row.refusal, "not a loadable shared object"));
     }
 }

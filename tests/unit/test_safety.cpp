@@ -41,3 +41,25 @@ TEST_CASE("max_removals_per_round caps removals, and 0 means report only") {
     CHECK(may_remove(10, 0, s) == Removal::RoundLimit);
     CHECK(adf::safety::explain(Removal::RoundLimit, s).find("report only") != std::string::npos);
 }
+
+TEST_CASE("a removal by hand keeps the floor: never the last record, min_records unless forced") {
+    using adf::safety::may_remove_by_hand;
+    adf::config::Safety s;
+    s.min_records = 3;
+    s.max_removals_per_round = 0;  // report only: the round limit is the daemon's, not the probe's
+    CHECK(may_remove_by_hand(4, s, false) == Removal::Allowed);
+    CHECK(may_remove_by_hand(3, s, false) == Removal::BelowMinimum);
+    CHECK(may_remove_by_hand(3, s, true) == Removal::Forced);
+    CHECK(may_remove_by_hand(2, s, true) == Removal::Forced);
+    // Even forced, a pool is never emptied.
+    CHECK(may_remove_by_hand(1, s, true) == Removal::LastRecord);
+    CHECK(may_remove_by_hand(0, s, true) == Removal::LastRecord);
+    s.min_records = 1;
+    CHECK(may_remove_by_hand(1, s, false) == Removal::LastRecord);
+    CHECK(may_remove_by_hand(2, s, false) == Removal::Allowed);
+    CHECK(adf::safety::explain(Removal::LastRecord, s) ==
+          "it is the last record, and a pool is never emptied");
+    s.min_records = 3;
+    CHECK(adf::safety::explain(Removal::Forced, s) ==
+          "forced (--force) below safety.min_records (3)");
+}
