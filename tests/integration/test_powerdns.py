@@ -47,11 +47,11 @@ def proxy(pdns):
         recording.stop()
 
 
-def config(endpoint, **dns):
+def config(endpoint, fqdn=FQDN, **dns):
     section = {"plugin": "powerdns", "endpoint": endpoint, "zone": ZONE, "api_key": API_KEY,
                "request_timeout": 5}
     section.update(dns)
-    return base_config(fqdn=FQDN, dns={k: v for k, v in section.items() if v is not None})
+    return base_config(fqdn=fqdn, dns={k: v for k, v in section.items() if v is not None})
 
 
 def records(result):
@@ -216,8 +216,8 @@ def test_bad_api_key_fails_without_revealing_it(pdns, tmp_path):
 
 
 def test_unknown_zone_fails_naming_it(pdns, tmp_path):
-    result = probe(tmp_path, config(pdns.endpoint, zone="missing.test"), "dns", "add",
-                   "www.missing.test", "192.0.2.1")
+    result = probe(tmp_path, config(pdns.endpoint, zone="missing.test", fqdn="www.missing.test"),
+                   "dns", "add", "www.missing.test", "192.0.2.1")
     assert result.returncode == 1
     assert 'zone "missing.test." not found on PowerDNS server "localhost"' in result.stderr
 

@@ -23,8 +23,8 @@ def ttls(server, name, rdtype="A"):
     return {rdata.to_text(): rrset.ttl for rrset in answer.answer for rdata in rrset}
 
 
-def rfc2136_config(server, **keys):
-    return base_config(dns=server.plugin_config(**keys))
+def rfc2136_config(server, fqdn=FQDN, **keys):
+    return base_config(fqdn=fqdn, dns=server.plugin_config(**keys))
 
 
 @pytest.fixture(params=BOTH)
@@ -326,7 +326,7 @@ def test_name_outside_the_zone_is_exit_1_naming_both(tmp_path, adf_binary):
 
 def test_zone_the_server_does_not_serve_is_refused_exit_1(tmp_path, adf_binary):
     with bind_server(tmp_path, records=POOL) as server:
-        config = rfc2136_config(server, zone="other.test")
+        config = rfc2136_config(server, zone="other.test", fqdn="www.other.test")
         result = probe(tmp_path, config, "dns", "read", "www.other.test")
         assert result.returncode == 1, result.stderr
         assert "REFUSED" in result.stderr and "other.test" in result.stderr

@@ -18,11 +18,11 @@ SECRET = "route53-test-secret-Xq9"
 TOKEN = "route53-test-session-token-Zk7"
 
 
-def dns_config(endpoint, **keys):
-    """A probe config with the route53 plugin; keys set to None are left out."""
+def dns_config(endpoint, fqdn="www.example.test", **keys):
+    """A probe config with the route53 plugin for `fqdn`; keys set to None are left out."""
     dns = {"plugin": "route53", "endpoint": endpoint, "access_key_id": ACCESS_KEY,
            "secret_access_key": SECRET, "max_retry_time": 5, **keys}
-    return base_config(dns={k: v for k, v in dns.items() if v is not None})
+    return base_config(fqdn=fqdn, dns={k: v for k, v in dns.items() if v is not None})
 
 
 @pytest.fixture
@@ -257,7 +257,7 @@ def test_unknown_zone_id_fails_quoting_aws(tmp_path, route53):
 
 def test_unknown_zone_name_fails_naming_it(tmp_path, route53):
     missing = unique_zone()
-    result = probe(tmp_path, dns_config(route53.endpoint, zone=missing),
+    result = probe(tmp_path, dns_config(route53.endpoint, zone=missing, fqdn=f"www.{missing}"),
                    "dns", "read", f"www.{missing}")
     assert result.returncode == 1, result.stderr
     assert f'no hosted zone is named "{missing}"' in result.stderr
@@ -267,7 +267,7 @@ def test_zone_by_name_is_looked_up_once(tmp_path, route53, zone, proxy):
     name, zone_id = zone
     fqdn = f"www.{name}"
     route53.create_zone(f"other.{name}")  # listed after it: must not be taken
-    result = probe(tmp_path, dns_config(proxy.endpoint, zone=name + "."),
+    result = probe(tmp_path, dns_config(proxy.endpoint, zone=name + ".", fqdn=fqdn),
                    "dns", "add", fqdn, "192.0.2.1")
     assert result.returncode == 0, result.stderr
     assert route53.record_set(zone_id, fqdn) == (60, ["192.0.2.1"])
@@ -347,7 +347,7 @@ def test_other_errors_fail_quoting_aws_code_and_message(tmp_path, zone, proxy):
 
 def test_one_connection_is_kept_alive_across_calls(tmp_path, zone, proxy):
     name, zone_id = zone
-    result = probe(tmp_path, dns_config(proxy.endpoint, zone=name),
+    result = probe(tmp_path, dns_config(proxy.endpoint, zone=name, fqdn=f"www.{name}"),
                    "dns", "add", f"www.{name}", "192.0.2.1")
     assert result.returncode == 0, result.stderr
     assert len(proxy.requests) == 3  # zone lookup, read, change

@@ -62,11 +62,11 @@ def fake():
         yield running_fake
 
 
-def config(fake, **dns):
+def config(fake, fqdn=FQDN, **dns):
     section = {"plugin": "zerigo", "user": USER, "api_key": KEY, "zone": ZONE,
                "endpoint": fake.endpoint, "request_timeout": 2}
     section.update(dns)
-    return base_config(fqdn=FQDN, dns={k: v for k, v in section.items() if v is not None})
+    return base_config(fqdn=fqdn, dns={k: v for k, v in section.items() if v is not None})
 
 
 def records(result):
@@ -248,8 +248,8 @@ def test_name_outside_the_zone_is_refused(fake, tmp_path):
 
 
 def test_unknown_zone_fails_naming_it(fake, tmp_path):
-    result = probe(tmp_path, config(fake, zone="missing.test"), "dns", "add",
-                   "www.missing.test", "192.0.2.1")
+    result = probe(tmp_path, config(fake, zone="missing.test", fqdn="www.missing.test"), "dns",
+                   "add", "www.missing.test", "192.0.2.1")
     assert result.returncode == 1
     assert 'zone "missing.test" (key "zone") does not exist' in result.stderr
 
