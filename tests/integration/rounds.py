@@ -1,0 +1,36 @@
+"""One daemon round (`autodnsfailover run --once`) for the tests that show a
+malformed answer changes nothing: a host whose own check passes, under one
+name, with the dns section the test gives. Every peer passes its check
+(check-deadlist with an empty list), so a round that read its set would
+add this host at once: a write request that never comes shows the read
+failed instead of coming back short."""
+from conftest import PLUGIN_DIR, TEST_PLUGIN_DIR, run, write_config
+
+SELF = "127.0.0.11"
+
+
+def one_round(tmp_path, dns, fqdn, read_from=None, address=SELF, name="round"):
+    """Runs one round; returns the CompletedProcess (its stderr is the log)."""
+    dead = tmp_path / f"{name}-dead.txt"
+    dead.write_text("")
+    config = {
+        "fqdn": fqdn,
+        "plugin_dirs": [str(PLUGIN_DIR), str(TEST_PLUGIN_DIR)],
+        "ipaddr": {"plugin": "static", "address": address},
+        "dns": dns,
+        "check": {"plugin": "check-deadlist", "dead_file": str(dead)},
+        "timer": {"plugin": "fixed-interval", "interval": 1, "timeout": 0.5, "retry": 1},
+        "safety": {"self_check_failure_delay": 0.1},
+        "logging": {"level": "debug"},
+        "families": [4],
+    }
+    if read_from is not None:
+        config["read_from"] = read_from
+    return run(["run", "--once", "-c", write_config(tmp_path / f"{name}.json", config)])
+
+
+def assert_round_read_nothing(result):
+    """The round ran, failed its read, and says so; it added nothing."""
+    assert result.returncode == 0, result.stderr
+    assert "cannot read the A records" in result.stderr, result.stderr
+    assert "added myself" not in result.stderr, result.stderr
