@@ -243,7 +243,8 @@ class Cloudflare {
             r.timeout = op.deadline.request_timeout(
                 first ? request_timeout_ : op.backoff.retry_timeout(request_timeout_), what);
             const adf::http::Response response = client_.perform(r);
-            if (!response.answered()) throw response.failure(request + " (" + what + ")");
+            if (!response.answered())
+                throw op.deadline.failure(response, request + " (" + what + ")");
             host_.debug(request + " -> HTTP " + std::to_string(response.status));
             const long status = response.status;
             if (status == 429 || status >= 500) {

@@ -234,7 +234,8 @@ class Zerigo {
         // proxy of its environment (https_proxy...) keeps doing so.
         request.use_proxy = true;
         adf::http::Response response = client_.perform(request);
-        if (!response.answered()) throw response.failure(std::string(method) + " " + request.url);
+        if (!response.answered())
+            throw deadline.failure(response, std::string(method) + " " + request.url);
         return response;
     }
 

@@ -1,10 +1,14 @@
-"""One daemon round (`autodnsfailover run --once`) for the tests that show a
+"""Helpers for the tests of malformed answers and plugin-level safeguards.
+
+One daemon round (`autodnsfailover run --once`) for the tests that show a
 malformed answer changes nothing: a host whose own check passes, under one
 name, with the dns section the test gives. Every peer passes its check
 (check-deadlist with an empty list), so a round that read its set would
 add this host at once: a write request that never comes shows the read
 failed instead of coming back short."""
-from conftest import PLUGIN_DIR, TEST_PLUGIN_DIR, run, write_config
+import subprocess
+
+from conftest import PLUGIN_DIR, TEST_PLUGIN_DIR, TOOLS_DIR, run, write_config
 
 SELF = "127.0.0.11"
 
@@ -34,3 +38,13 @@ def assert_round_read_nothing(result):
     assert result.returncode == 0, result.stderr
     assert "cannot read the A records" in result.stderr, result.stderr
     assert "added myself" not in result.stderr, result.stderr
+
+
+def dns_call(tmp_path, config, fqdn, address):
+    """`adf-dns-call -c CONFIG remove FQDN ADDRESS`: the dns plugin of
+    `config` asked to remove `address` from the set it reads, with none of
+    the host's safeguards (the daemon and `probe` never ask for the last
+    record); returns the CompletedProcess."""
+    path = write_config(tmp_path / "dns-call.json", config)
+    return subprocess.run([str(TOOLS_DIR / "adf-dns-call"), "-c", str(path), "remove", fqdn,
+                           address], capture_output=True, text=True, timeout=60)

@@ -12,6 +12,8 @@ import pytest
 from conftest import (PLUGIN_DIR, TEST_PLUGIN_DIR, base_config, free_port, run, wait_until,
                       write_config)
 from dns_servers import bind_server, knot_server, static_server, zone_text
+from rounds import assert_round_read_nothing, one_round
+from scripted_dns import ScriptedDns
 
 FQDN = "www.example.test"
 SELF = "127.0.0.11"
@@ -218,3 +220,24 @@ def test_bad_read_from_is_a_config_error_naming_the_path(tmp_path, adf_binary):
         assert result.returncode == 2, result.stderr
         assert "read_from.servers[1]: \"ns1.example.test:53\": not an IP address" in result.stderr
         assert "read_from.timeout: expected a number" in result.stderr
+
+
+@pytest.mark.parametrize("record, named", [
+    (("other.example.test.", "IN", "A", "127.0.0.12"), "other.example.test IN A"),
+    (("www.example.test.", "IN", "AAAA", "2001:db8::12"), "www.example.test IN AAAA"),
+    (("www.example.test.", "CH", "A", "127.0.0.12"), "www.example.test CH A"),
+], ids=["another-name", "aaaa-for-an-a-query", "class-ch"])
+def test_an_answer_holding_other_records_fails_the_read_and_writes_nothing(tmp_path, record,
+                                                                           named):
+    # Authoritative NOERROR, but nothing of our set in it: taken as "no
+    # records", the round would add this host through the backend.
+    backend = MemoryBackend(tmp_path / "state.json", addresses=["127.0.0.12"])
+    with ScriptedDns([record]) as server:
+        result = one_round(tmp_path, backend.config(), FQDN,
+                           read_from={"servers": [server.address], "timeout": 1})
+    assert_round_read_nothing(result)
+    assert (f"read over DNS from {server.address} failed: a malformed answer, nothing is "
+            f"trusted: the answer holds a record of {named}, where only {FQDN} A IN records "
+            "belong") in result.stderr
+    assert backend.writes() == []
+    assert backend.addresses() == ["127.0.0.12"]

@@ -9,7 +9,7 @@ import pytest
 from conftest import base_config, example_config, free_port, probe, run, write_config
 from fixtures_common import no_proxy_environment  # noqa: F401
 from pdns_server import API_KEY, PdnsServer, RecordingProxy
-from rounds import SELF, assert_round_read_nothing, one_round
+from rounds import SELF, assert_round_read_nothing, dns_call, one_round
 
 ZONE = "example.test"
 FQDN = "www.example.test"
@@ -175,11 +175,12 @@ def test_remove_keeps_the_rest_of_the_rrset(pdns, proxy, tmp_path):
     assert pdns.served(FQDN, "A") == ["192.0.2.2"]
 
 
-def test_remove_of_the_last_record_is_refused(pdns, proxy, tmp_path):
+def test_remove_of_the_last_record_is_refused_by_the_plugin_itself(pdns, proxy, tmp_path):
     pdns.set_rrset(ZONE, FQDN, "A", ["192.0.2.1"])
-    result = probe(tmp_path, config(proxy.endpoint), "dns", "remove", FQDN, "192.0.2.1")
-    assert result.returncode == 1
-    assert "last record" in result.stderr and "never emptied" in result.stderr
+    result = dns_call(tmp_path, config(proxy.endpoint), FQDN, "192.0.2.1")
+    assert result.returncode == 1, result.stderr
+    assert (f"refusing to remove {FQDN} A 192.0.2.1: it is the last record of the name, and a "
+            "pool is never emptied") in result.stderr
     assert "PATCH" not in proxy.methods()
     assert pdns.served(FQDN, "A") == ["192.0.2.1"]
 

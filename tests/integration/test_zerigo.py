@@ -9,6 +9,7 @@ import pytest
 
 from conftest import base_config, probe
 from fixtures_common import FakeService, elapsed, no_proxy_environment  # noqa: F401
+from rounds import assert_round_read_nothing, dns_call, one_round
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "zerigo_fake.py"
 USER = "ops@example.test"
@@ -137,11 +138,12 @@ def test_remove_deletes_only_that_host(fake, tmp_path):
     assert len({e["client"] for e in fake.log()}) == 1  # one kept-alive connection
 
 
-def test_remove_of_the_last_record_is_refused(fake, tmp_path):
+def test_remove_of_the_last_record_is_refused_by_the_plugin_itself(fake, tmp_path):
     fake.seed(a_host("192.0.2.1"))
-    result = probe(tmp_path, config(fake), "dns", "remove", FQDN, "192.0.2.1")
-    assert result.returncode == 1
-    assert "last record" in result.stderr and "never emptied" in result.stderr
+    result = dns_call(tmp_path, config(fake), FQDN, "192.0.2.1")
+    assert result.returncode == 1, result.stderr
+    assert (f"refusing to remove {FQDN} A 192.0.2.1: it is the last record of the name, and a "
+            "pool is never emptied") in result.stderr
     assert [h["data"] for h in fake.hosts()] == ["192.0.2.1"]
     assert "DELETE" not in [e["method"] for e in fake.log()]
 

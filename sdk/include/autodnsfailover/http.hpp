@@ -108,15 +108,26 @@ class Deadline {
     // step, e.g. "GET page 7 of 1000000000") would pass the deadline.
     double request_timeout(double request_timeout, const std::string &what) const {
         const double left = remaining();
-        if (left < 0.001)
-            throw adf::Error(ADF_TRANSIENT, "gave up before " + what + ": the operation took " +
-                                                adf::seconds_text(elapsed()) + ", its limit is " +
-                                                adf::seconds_text(seconds_) + " (key \"" + key_ +
-                                                "\")");
+        if (left < 0.001) throw passed("gave up before " + what);
         return std::min(request_timeout, left);
     }
 
+    // The error for a request about `what` that got no answer: the
+    // deadline's when it is what cut the request short, else the request's
+    // own (Response::failure).
+    adf::Error failure(const Response &response, const std::string &what) const {
+        if (response.timed_out && remaining() < 0.001) return passed("gave up during " + what);
+        return response.failure(what);
+    }
+
    private:
+    adf::Error passed(const std::string &gave_up) const {
+        return adf::Error(ADF_TRANSIENT, gave_up + ": the operation took " +
+                                             adf::seconds_text(elapsed()) + ", its limit is " +
+                                             adf::seconds_text(seconds_) + " (key \"" + key_ +
+                                             "\")");
+    }
+
     double seconds_;
     std::string key_;
     Clock::time_point start_;
