@@ -1,6 +1,7 @@
 """The zerigo dns plugin against tests/fakes/zerigo_fake.py (Zerigo DNS API
 1.1), driven through `autodnsfailover probe dns ...`."""
 import base64
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -290,3 +291,87 @@ def test_fake_refuses_what_zerigo_refused(fake):
     assert fake.api("POST", "zones/1001/hosts.xml", good, content_type="text/plain")[0] == 415
     assert fake.api("GET", "hosts.xml?fqdn=www.example.test", key="nope")[0] == 401
     assert fake.api("DELETE", "hosts/999.xml")[0] == 404
+
+
+# --- malformed answers: a read is complete or an error ----------------------
+
+def hosts_xml(*hosts):
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<hosts type="array">'
+            + "".join(hosts) + "</hosts>")
+
+
+def host_xml(*, id=7, hostname="www", host_type="A", data="192.0.2.1", ttl="60", wrap=True):
+    parts = [f'<id type="integer">{id}</id>']
+    for name, value in (("hostname", hostname), ("host-type", host_type), ("data", data),
+                        ("ttl", ttl)):
+        if value is not None:
+            parts.append(f"<{name}>{value}</{name}>")
+    inner = "".join(parts)
+    return f"<host>{inner}</host>" if wrap else inner
+
+
+MALFORMED = [
+    ("host-type-missing", hosts_xml(host_xml(host_type=None)), "host 7: <host-type> is missing"),
+    ("hostname-missing", hosts_xml(host_xml(hostname=None)), "host 7: <hostname> is missing"),
+    ("host-type-lower-case", hosts_xml(host_xml(host_type="a")),
+     'host 7: the record type \\"a\\" is not a DNS record type'),
+    ("hosts-nested-deeper", hosts_xml("<hosts>" + host_xml() + "</hosts>"),
+     "<hosts> holds a <hosts> element where only <host> elements belong"),
+    ("another-name", hosts_xml(host_xml(hostname="mail")),
+     'a record of \\"mail.example.test\\" type \\"A\\", where only www.example.test A records '
+     "belong"),
+    ("data-not-an-address", hosts_xml(host_xml(data="web-1")),
+     'the value \\"web-1\\" of a A record is not an IPv4 address'),
+    ("ttl-not-a-number", hosts_xml(host_xml(ttl="soon")), 'host 7: <ttl> is \\"soon\\", not a TTL'),
+    ("not-xml", "<html><body>We're sorry", "not well-formed XML"),
+]
+
+
+@pytest.mark.parametrize("body, fault", [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+def test_a_malformed_hosts_answer_fails_the_read_and_the_round_writes_nothing(fake, tmp_path,
+                                                                              body, fault):
+    fake.seed(a_host("192.0.2.1"), a_host("192.0.2.2"))
+    fake.control("answer", {"method": "GET", "path": "hosts.xml", "body": body, "count": -1})
+    read = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    assert read.returncode == 1, read.stderr
+    assert "a malformed answer, nothing is trusted" in read.stderr
+    assert fault.replace('\\"', '"') in read.stderr
+    assert read.stdout == ""
+
+    result = one_round(tmp_path, config(fake)["dns"], FQDN)
+    assert_round_read_nothing(result)
+    assert [e["method"] for e in fake.log() if e["method"] != "GET"] == []
+    assert sorted(h["data"] for h in fake.hosts()) == ["192.0.2.1", "192.0.2.2"]
+
+
+def test_the_same_round_adds_itself_when_the_answer_is_sound(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1"), a_host("192.0.2.2"))
+    result = one_round(tmp_path, config(fake)["dns"], FQDN)
+    assert result.returncode == 0, result.stderr
+    assert "added myself (127.0.0.11) into DNS" in result.stderr
+    assert sorted(h["data"] for h in fake.hosts()) == ["127.0.0.11", "192.0.2.1", "192.0.2.2"]
+
+
+def test_other_types_at_the_name_are_left_out(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1"), a_host("mail.example.test.", host_type="MX"),
+              a_host("2001:db8::1", host_type="AAAA"))
+    read = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    assert read.returncode == 0, read.stderr
+    assert [r[0] for r in records(read)] == ["192.0.2.1"]
+
+
+def test_deleting_many_duplicates_stops_at_the_operation_timeout(fake, tmp_path):
+    # A set listing one address under thousands of host ids: each DELETE is
+    # quick, their number is not; the operation ends at its deadline.
+    many = "".join(host_xml(id=100 + i, data="192.0.2.1") for i in range(5000))
+    fake.control("answer", {"method": "GET", "path": "hosts.xml", "count": -1,
+                            "body": hosts_xml(many, host_xml(id=99, data="192.0.2.2"))})
+    result, seconds = elapsed(dns_call, tmp_path, config(fake, operation_timeout=1.5), FQDN,
+                              "192.0.2.1")
+    assert result.returncode == 2, result.stderr  # ADF_TRANSIENT
+    assert re.search(r"gave up (before|during) DELETE \S+/hosts/\d+\.xml: the operation took",
+                     result.stderr), result.stderr
+    assert 'its limit is 1.5 s (key "operation_timeout")' in result.stderr
+    assert seconds < 15
+    deletes = [e for e in fake.log() if e["method"] == "DELETE"]
+    assert 1 < len(deletes) < 5000

@@ -4,8 +4,9 @@
 // careless caller would. The tests use it to show that each dns plugin
 // refuses by itself to remove the last record (defence in depth), which
 // neither the daemon nor `probe` ever let reach a plugin.
-// Exit status: the adf_status of the remove (0 ok, 1 failed, 3 conflict...),
-// 2 for a config or usage error; the plugin's error on stderr.
+// Exit status: the adf_status of the read or the remove (0 ok, 1 failed,
+// 2 transient, 3 conflict, 4 bad config), 64 for a usage or config error;
+// the plugin's error on stderr.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -13,16 +14,18 @@
 #include "net/address.h"
 #include "plugin/kinds.h"
 
+constexpr int kUsage = 64;
+
 int main(int argc, char **argv) {
     if (argc != 6 || std::string(argv[1]) != "-c" || std::string(argv[3]) != "remove") {
         std::fprintf(stderr, "usage: adf-dns-call -c CONFIG remove FQDN ADDRESS\n");
-        return 2;
+        return kUsage;
     }
     const std::string fqdn = argv[4];
     const auto address = adf::parse_address(argv[5]);
     if (!address) {
         std::fprintf(stderr, "\"%s\" is not an IP address\n", argv[5]);
-        return 2;
+        return kUsage;
     }
     try {
         adf::plugin::Setup setup = adf::plugin::load_setup(argv[2], adf::plugin::kDns);
@@ -37,6 +40,6 @@ int main(int argc, char **argv) {
         return removed.status;
     } catch (const std::exception &e) {
         std::fprintf(stderr, "%s\n", e.what());
-        return 2;
+        return kUsage;
     }
 }
