@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import base_config, probe
+from conftest import base_config, probe, run, write_config
 from fixtures_common import FakeService, elapsed, no_proxy_environment  # noqa: F401
 from rounds import assert_round_read_nothing, dns_call, one_round
 
@@ -375,3 +375,15 @@ def test_deleting_many_duplicates_stops_at_the_operation_timeout(fake, tmp_path)
     assert seconds < 15
     deletes = [e for e in fake.log() if e["method"] == "DELETE"]
     assert 1 < len(deletes) < 5000
+
+
+@pytest.mark.parametrize("fqdn, why", [
+    ("www.other.test", '"www.other.test" is not inside the zone "example.test"'),
+    ("example.test", 'the zone apex "example.test" cannot be managed through Zerigo'),
+])
+def test_a_name_zerigo_cannot_manage_fails_check_config(fake, tmp_path, fqdn, why):
+    result = run(["check-config", "-c", write_config(tmp_path / "outside.json",
+                                                     config(fake, fqdn=fqdn))])
+    assert result.returncode == 2, result.stderr
+    assert f"fqdn: plugin zerigo (dns) cannot manage {fqdn}: {why}" in result.stderr
+    assert fake.log() == []
