@@ -3,6 +3,7 @@
 #include <tinyxml2.h>
 
 #include <autodnsfailover/record_sets.hpp>
+#include <autodnsfailover/xml.hpp>
 
 #include <cctype>
 #include <cstdlib>
@@ -16,18 +17,6 @@ using adf::record_sets::Relation;
 using tinyxml2::XMLDocument;
 using tinyxml2::XMLElement;
 
-// The root element of `xml` when it is called `root_name`; a reason if not.
-adf::Result<const XMLElement *> parse(XMLDocument &document, std::string_view xml,
-                                      const char *root_name) {
-    using Out = adf::Result<const XMLElement *>;
-    if (document.Parse(xml.data(), xml.size()) != tinyxml2::XML_SUCCESS)
-        return Out::failure(std::string("not well-formed XML (") + document.ErrorStr() + ")");
-    const XMLElement *root = document.RootElement();
-    if (root == nullptr || std::string(root->Name()) != root_name)
-        return Out::failure(std::string("expected a <") + root_name + "> document, got " +
-                            adf::excerpt(std::string(xml), 120));
-    return root;
-}
 
 std::string text_of(const XMLElement *element) {
     const char *text = element ? element->GetText() : nullptr;
@@ -142,7 +131,7 @@ adf::Result<std::optional<RecordSet>> record_set_of_answer(std::string_view xml,
     using Out = adf::Result<std::optional<RecordSet>>;
     XMLDocument document;
     const adf::Result<const XMLElement *> root =
-        parse(document, xml, "ListResourceRecordSetsResponse");
+        adf::xml::root(document, xml, "ListResourceRecordSetsResponse");
     if (!root) return Out::failure(root.reason());
     const XMLElement *sets = child(*root, "ResourceRecordSets");
     if (sets == nullptr) return Out::failure("no <ResourceRecordSets> element");
@@ -178,7 +167,7 @@ adf::Result<std::vector<HostedZone>> hosted_zones(std::string_view xml) {
     using Out = adf::Result<std::vector<HostedZone>>;
     XMLDocument document;
     const adf::Result<const XMLElement *> root =
-        parse(document, xml, "ListHostedZonesByNameResponse");
+        adf::xml::root(document, xml, "ListHostedZonesByNameResponse");
     if (!root) return Out::failure(root.reason());
     const XMLElement *zones = child(*root, "HostedZones");
     if (zones == nullptr) return Out::failure("no <HostedZones> element");
@@ -222,7 +211,7 @@ std::optional<AwsError> aws_error(const std::string &xml) {
 adf::Result<std::string> change_id(std::string_view xml) {
     XMLDocument document;
     const adf::Result<const XMLElement *> root =
-        parse(document, xml, "ChangeResourceRecordSetsResponse");
+        adf::xml::root(document, xml, "ChangeResourceRecordSetsResponse");
     if (!root) return adf::Result<std::string>::failure(root.reason());
     return text_of(child(child(*root, "ChangeInfo"), "Id"));
 }

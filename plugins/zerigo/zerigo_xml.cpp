@@ -3,6 +3,7 @@
 #include <tinyxml2.h>
 
 #include <autodnsfailover/record_sets.hpp>
+#include <autodnsfailover/xml.hpp>
 
 #include <cerrno>
 #include <cstdlib>
@@ -66,19 +67,6 @@ adf::Result<std::optional<uint32_t>> optional_ttl(const XMLElement *parent, cons
                         ", not a TTL");
 }
 
-// The document's root element called `root_name`; a reason otherwise.
-adf::Result<const XMLElement *> root_of(tinyxml2::XMLDocument &document, std::string_view xml,
-                                        const char *root_name) {
-    using Out = adf::Result<const XMLElement *>;
-    if (document.Parse(xml.data(), xml.size()) != tinyxml2::XML_SUCCESS)
-        return Out::failure(std::string("not well-formed XML (") + document.ErrorStr() + ")");
-    const XMLElement *root = document.RootElement();
-    if (root == nullptr || std::string(root->Name()) != root_name)
-        return Out::failure(std::string("expected XML with a <") + root_name +
-                            "> root element, got " + adf::excerpt(std::string(xml), 120));
-    return root;
-}
-
 // The host in `node`, of `fqdn` and some type; nothing when it is of
 // another type; a reason when it is malformed or of another name.
 adf::Result<std::optional<Host>> host_of(const XMLElement *node, const std::string &fqdn,
@@ -121,7 +109,7 @@ adf::Result<std::vector<Host>> hosts_of_answer(std::string_view xml, const std::
                                                const std::string &zone, int family) {
     using Out = adf::Result<std::vector<Host>>;
     tinyxml2::XMLDocument document;
-    const adf::Result<const XMLElement *> root = root_of(document, xml, "hosts");
+    const adf::Result<const XMLElement *> root = adf::xml::root(document, xml, "hosts");
     if (!root) return Out::failure(root.reason());
     std::vector<Host> hosts;
     for (const tinyxml2::XMLNode *node = (*root)->FirstChild(); node; node = node->NextSibling()) {
@@ -145,7 +133,7 @@ adf::Result<std::vector<Host>> hosts_of_answer(std::string_view xml, const std::
 adf::Result<Zone> zone_of_answer(std::string_view xml) {
     using Out = adf::Result<Zone>;
     tinyxml2::XMLDocument document;
-    const adf::Result<const XMLElement *> root = root_of(document, xml, "zone");
+    const adf::Result<const XMLElement *> root = adf::xml::root(document, xml, "zone");
     if (!root) return Out::failure(root.reason());
     const adf::Result<long long> id =
         required_integer(*root, "id", 1, std::numeric_limits<long>::max());

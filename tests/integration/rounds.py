@@ -13,24 +13,34 @@ from conftest import PLUGIN_DIR, TEST_PLUGIN_DIR, TOOLS_DIR, run, write_config
 SELF = "127.0.0.11"
 
 
-def one_round(tmp_path, dns, fqdn, read_from=None, address=SELF, name="round"):
-    """Runs one round; returns the CompletedProcess (its stderr is the log)."""
-    dead = tmp_path / f"{name}-dead.txt"
-    dead.write_text("")
+def round_config(tmp_path, dns, fqdn, dead=(), read_from=None, address=SELF, interval=1.0,
+                 timeout=0.5, name="round"):
+    """A daemon config for `address` under `fqdn` with `dns`, where the
+    peers in `dead` fail their checks (check-deadlist) and all others pass;
+    written to tmp_path/NAME.json, whose path it returns."""
+    dead_file = tmp_path / f"{name}-dead.txt"
+    dead_file.write_text("".join(a + "\n" for a in dead))
     config = {
         "fqdn": fqdn,
         "plugin_dirs": [str(PLUGIN_DIR), str(TEST_PLUGIN_DIR)],
         "ipaddr": {"plugin": "static", "address": address},
         "dns": dns,
-        "check": {"plugin": "check-deadlist", "dead_file": str(dead)},
-        "timer": {"plugin": "fixed-interval", "interval": 1, "timeout": 0.5, "retry": 1},
+        "check": {"plugin": "check-deadlist", "dead_file": str(dead_file)},
+        "timer": {"plugin": "fixed-interval", "interval": interval, "timeout": timeout,
+                  "retry": 1},
         "safety": {"self_check_failure_delay": 0.1},
         "logging": {"level": "debug"},
         "families": [4],
     }
     if read_from is not None:
         config["read_from"] = read_from
-    return run(["run", "--once", "-c", write_config(tmp_path / f"{name}.json", config)])
+    return write_config(tmp_path / f"{name}.json", config)
+
+
+def one_round(tmp_path, dns, fqdn, read_from=None, address=SELF, name="round"):
+    """Runs one round; returns the CompletedProcess (its stderr is the log)."""
+    config = round_config(tmp_path, dns, fqdn, read_from=read_from, address=address, name=name)
+    return run(["run", "--once", "-c", config])
 
 
 def assert_round_read_nothing(result):

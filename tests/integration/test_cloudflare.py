@@ -432,7 +432,7 @@ def test_a_billion_pages_end_with_a_clear_error_within_the_operation_timeout(fak
                      result.stderr), result.stderr
     assert 'its limit is 1.5 s (key "operation_timeout")' in result.stderr
     assert seconds < 15
-    assert len(api_requests(fake, "GET")) > 2  # it did page, until the deadline
+    assert len(api_requests(fake, "GET")) >= 2  # it did page, until the deadline
 
 
 def test_operation_timeout_bounds_retries_too(fake, tmp_path):

@@ -9,10 +9,9 @@ import socket
 
 import pytest
 
-from conftest import (PLUGIN_DIR, TEST_PLUGIN_DIR, base_config, free_port, run, wait_until,
-                      write_config)
+from conftest import base_config, free_port, run, wait_until, write_config
 from dns_servers import bind_server, knot_server, static_server, zone_text
-from rounds import assert_round_read_nothing, one_round
+from rounds import assert_round_read_nothing, one_round, round_config
 from scripted_dns import ScriptedDns
 
 FQDN = "www.example.test"
@@ -46,22 +45,9 @@ class MemoryBackend:
 def daemon_config(tmp_path, dns, servers, dead=(), fqdn=FQDN, timeout=1, name="daemon"):
     """A daemon for SELF under `fqdn` reading over DNS from `servers` (None:
     no read_from); the peers in `dead` fail their checks."""
-    dead_file = tmp_path / "dead.txt"
-    dead_file.write_text("".join(a + "\n" for a in dead))
-    config = {
-        "fqdn": fqdn,
-        "plugin_dirs": [str(PLUGIN_DIR), str(TEST_PLUGIN_DIR)],
-        "ipaddr": {"plugin": "static", "address": SELF},
-        "dns": dns,
-        "check": {"plugin": "check-deadlist", "dead_file": str(dead_file)},
-        "timer": {"plugin": "fixed-interval", "interval": 0.2, "timeout": 0.2, "retry": 1},
-        "safety": {"self_check_failure_delay": 0.1},
-        "logging": {"level": "debug"},
-        "families": [4],
-    }
-    if servers is not None:
-        config["read_from"] = {"servers": servers, "timeout": timeout}
-    return write_config(tmp_path / f"{name}.json", config)
+    read_from = None if servers is None else {"servers": servers, "timeout": timeout}
+    return round_config(tmp_path, dns, fqdn, dead=dead, read_from=read_from, address=SELF,
+                        interval=0.2, timeout=0.2, name=name)
 
 
 def run_once(config_path):

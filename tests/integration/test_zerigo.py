@@ -374,7 +374,7 @@ def test_deleting_many_duplicates_stops_at_the_operation_timeout(fake, tmp_path)
     assert 'its limit is 1.5 s (key "operation_timeout")' in result.stderr
     assert seconds < 15
     deletes = [e for e in fake.log() if e["method"] == "DELETE"]
-    assert 1 < len(deletes) < 5000
+    assert 1 <= len(deletes) < 5000  # it stopped, long before the last
 
 
 @pytest.mark.parametrize("fqdn, why", [

@@ -89,7 +89,7 @@ TEST_CASE("route53: every malformed listing is refused, naming the fault") {
                      values({"192.0.2.1"}))),
          "has a routing policy (SetIdentifier \"eu\")"},
         {"<ListResourceRecordSetsResponse/>", "no <ResourceRecordSets> element"},
-        {"<ErrorResponse/>", "expected a <ListResourceRecordSetsResponse> document"},
+        {"<ErrorResponse/>", "expected a document with a <ListResourceRecordSetsResponse> root element"},
         {"<ListResourceRecordSetsResponse>", "not well-formed XML"},
     };
     for (const Case &c : cases) {

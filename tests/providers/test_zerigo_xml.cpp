@@ -76,7 +76,7 @@ TEST_CASE("zerigo: every malformed hosts answer is refused, naming the fault") {
          "host 7: <ttl> is \"soon\", not a TTL"},
         {hosts(host(R"(<hostname>www</hostname>)" + a + data)), "<id> is missing"},
         {hosts(host(R"(<id>+7</id><hostname>www</hostname>)" + a + data)), "<id> is \"+7\""},
-        {"<zone><id>1</id></zone>", "expected XML with a <hosts> root element"},
+        {"<zone><id>1</id></zone>", "expected a document with a <hosts> root element"},
         {"<hosts><host>", "not well-formed XML"},
         {std::string(20000, '<') , "not well-formed XML"},
     };
