@@ -488,7 +488,7 @@ def test_a_refused_plugin_does_not_hide_the_other_sections_errors(tmp_path):
     cfg = pool.config(check={"plugin": "abi-major"}, dns={"plugin": "dns-memory", "stat": "x"})
     result = run(["check-config", "-c", cfg])
     assert result.returncode == 2
-    assert "abi-major.so" in result.stderr and "ABI version 99.0" in result.stderr
+    assert "abi-major.so" in result.stderr and "ABI version 99.1" in result.stderr
     assert "dns.stat: unknown key for plugin dns-memory" in result.stderr
 
 
