@@ -1,5 +1,6 @@
 #include "dnsread/direct_reader.h"
 
+#include <autodnsfailover/dns_answer.hpp>
 #include <autodnsfailover/ldns.hpp>
 
 #include <algorithm>
@@ -117,26 +118,28 @@ class Query {
                           "serve this zone itself";
     }
 
-    // The RRset of our name and type from an authoritative NOERROR answer.
+    // The RRset of our name and type from an authoritative NOERROR answer,
+    // read strictly (dns_answer.hpp): anything else in the answer section
+    // makes this server's answer unusable, never a shorter set.
     Attempt records_of(const ldns_pkt &answer) const {
         const int family = type_ == LDNS_RR_TYPE_AAAA ? 6 : 4;
+        if (const std::optional<std::string> target = adf::dns::alias_target(answer, *name_))
+            return attempt(Attempt::NameError,
+                           fmt::format("{} is an alias (CNAME) of {}.: the pool's records "
+                                       "must be at the name itself, no CNAME is followed",
+                                       text_of(name_.get()), *target));
+        const Result<std::vector<adf::dns::AnswerRecord>> found =
+            adf::dns::address_records(answer, *name_, type_);
+        if (!found)
+            return attempt(Attempt::Lasting,
+                           fmt::format("a malformed answer, nothing is trusted: {}", found.reason()));
         Attempt result{Attempt::Answer, {}, {}};
-        const ldns_rr_list *rrs = ldns_pkt_answer(&answer);
-        for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); ++i) {
-            const ldns_rr *rr = ldns_rr_list_rr(rrs, i);
-            if (ldns_dname_compare(ldns_rr_owner(rr), name_.get()) != 0) continue;
-            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)
-                return attempt(Attempt::NameError,
-                               fmt::format("{} is an alias (CNAME) of {}: the pool's records "
-                                           "must be at the name itself, no CNAME is followed",
-                                           text_of(name_.get()), text_of(ldns_rr_rdf(rr, 0))));
-            if (ldns_rr_get_type(rr) != type_) continue;
-            const ldns_rdf *rdata = ldns_rr_rdf(rr, 0);
-            const auto address = rdata ? parse_address(text_of(rdata), family) : std::nullopt;
+        for (const adf::dns::AnswerRecord &record : *found) {
+            const auto address = parse_address(record.address, family);
             if (!address)
                 return attempt(Attempt::Lasting, fmt::format("malformed {} record in the answer",
                                                              record_type(family)));
-            result.records.push_back({*address, ldns_rr_ttl(rr), {}});
+            result.records.push_back({*address, record.ttl, {}});
         }
         auto by_address = [](const ReadRecord &a, const ReadRecord &b) {
             return a.address < b.address;

@@ -1,6 +1,10 @@
 #include "plugin/kinds.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 namespace adf::plugin {
 
@@ -53,6 +57,32 @@ class RecordArray {
     adf_record_set set_{};
 };
 
+// What makes `address` unfit to be published as a host's own, or nullptr.
+const char *never_own(const Address &address) {
+    const auto &b = address.bytes;
+    const size_t size = address.family == 6 ? 16 : 4;
+    if (std::all_of(b.begin(), b.begin() + size, [](uint8_t byte) { return byte == 0; }))
+        return "the unspecified address";
+    if (address.family == 4 && (b[0] & 0xf0) == 0xe0) return "a multicast address";
+    if (address.family == 6 && b[0] == 0xff) return "a multicast address";
+    if (address.family == 4 &&
+        std::all_of(b.begin(), b.begin() + 4, [](uint8_t byte) { return byte == 0xff; }))
+        return "the broadcast address";
+    return nullptr;
+}
+
+// Asks the dns plugin about every name of the config (adf_dns_ops
+// .validate_name); each refusal is an error naming the name and the plugin.
+void check_names(DnsBackend &dns, const config::Config &config, std::vector<std::string> &errors) {
+    for (size_t i = 0; i < config.fqdns.size(); ++i) {
+        const Outcome outcome = dns.validate_name(config.fqdns[i]);
+        if (outcome.ok()) continue;
+        const std::string path = config.fqdns.size() == 1 ? "fqdn" : fmt::format("fqdn[{}]", i);
+        errors.push_back(fmt::format("{}: plugin {} (dns) cannot manage {}: {}", path, dns.name(),
+                                     config.fqdns[i], outcome.error));
+    }
+}
+
 }  // namespace
 
 DnsBackend::DnsBackend(std::unique_ptr<Instance> instance)
@@ -73,6 +103,14 @@ DnsBackend::Read DnsBackend::read(const std::string &fqdn, int family) {
     }
     if (result.ok()) result.records = collector.take();
     return result;
+}
+
+Outcome DnsBackend::validate_name(const std::string &fqdn) {
+    // validate_name came with ABI 1.1: a 1.0 plugin's table ends before it.
+    constexpr size_t kEnd = offsetof(adf_dns_ops, validate_name) + sizeof(ops_->validate_name);
+    if (ops_->struct_size < kEnd || ops_->validate_name == nullptr) return {};
+    instance_->set_context({fqdn, ""});
+    return outcome(*instance_, ops_->validate_name(instance_->handle(), fqdn.c_str()));
 }
 
 Outcome DnsBackend::add(const std::string &fqdn, int family,
@@ -111,6 +149,11 @@ IpaddrSource::Own IpaddrSource::own_address(int family) {
         own.status = ADF_FAILED;
         own.error = "plugin " + name() + " answered \"" + std::string(buffer).substr(0, 60) +
                     "\", which is not an IPv" + std::to_string(family) + " address";
+    } else if (const char *why = never_own(*own.address)) {
+        own.status = ADF_FAILED;
+        own.error = "plugin " + name() + " answered " + own.address->text() + ", " + why +
+                    ", which is never this host's own address: it would be published in DNS";
+        own.address.reset();
     }
     return own;
 }
@@ -163,8 +206,10 @@ PluginSet create_plugins(Loader &loader, const config::Config &config, unsigned 
         if (auto instance = make(config.ipaddr, ADF_KIND_IPADDR))
             set.ipaddr = std::make_unique<IpaddrSource>(std::move(instance));
     if (slots & kDns)
-        if (auto instance = make(config.dns, ADF_KIND_DNS))
+        if (auto instance = make(config.dns, ADF_KIND_DNS)) {
             set.dns = std::make_unique<DnsBackend>(std::move(instance));
+            check_names(*set.dns, config, errors);
+        }
     if (slots & kCheck)
         if (auto instance = make(config.check, ADF_KIND_CHECK))
             set.check = std::make_unique<Checker>(std::move(instance));

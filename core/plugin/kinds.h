@@ -32,6 +32,9 @@ class DnsBackend {
     struct Read : Outcome {
         std::vector<ReadRecord> records;  // sorted numerically
     };
+    // Whether the plugin can manage `fqdn` (ADF_OK, also for plugins without
+    // validate_name, ABI 1.0 ones included); ADF_BAD_CONFIG with its reason.
+    Outcome validate_name(const std::string &fqdn);
     Read read(const std::string &fqdn, int family);
     Outcome add(const std::string &fqdn, int family, const std::vector<ReadRecord> &expected,
                 const ReadRecord &record);
@@ -52,7 +55,8 @@ class IpaddrSource {
         std::optional<Address> address;  // set when ok
     };
     // ADF_ABSENT when the host has no address of `family`; ADF_FAILED when
-    // the plugin answered something that is not an address of it.
+    // the plugin answered something that is not an address of it, or one
+    // that is never a host's own (unspecified, multicast, broadcast).
     Own own_address(int family);
 
    private:
@@ -102,7 +106,9 @@ enum Slots : unsigned { kIpaddr = 1, kDns = 2, kCheck = 4, kTimer = 8, kAllSlots
 // Loads and creates the plugins of `config`. Every slot is tried, even after
 // one failed; then one config::ConfigError lists every plugin's errors (the
 // file, plugin and key of each). A slot whose section has no plugin name (an
-// error the config already reported) is left out.
+// error the config already reported) is left out. The dns plugin
+// is asked about every name of the config (validate_name): a name it cannot
+// manage is an error naming the name and the plugin.
 PluginSet create_plugins(Loader &loader, const config::Config &config, unsigned slots = kAllSlots);
 
 // The same, adding each error to `errors` (one entry per plugin) instead of

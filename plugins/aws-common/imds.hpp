@@ -116,8 +116,22 @@ class ImdsClient {
         if (response.status == 403) throw disabled(token_url());
         if (response.status != 200 || response.body.empty())
             throw unexpected("PUT " + token_url(), response);
+        require_header_safe(response.body);
         token_ = Token{response.body, now + lifetime_before_renewal()};
         return &*token_;
+    }
+
+    // The token goes back as a header value: a line break in it would let
+    // the answer write headers of its own into every later request.
+    void require_header_safe(const std::string &token) const {
+        for (std::size_t i = 0; i < token.size(); ++i) {
+            const auto c = static_cast<unsigned char>(token[i]);
+            if (c <= 0x20 || c >= 0x7f)
+                throw adf::Error(ADF_FAILED, "the IMDSv2 token from PUT " + token_url() +
+                                                 " holds a control character, space or non-ASCII "
+                                                 "byte (at byte " + std::to_string(i) +
+                                                 "), so it is not sent on as a header");
+        }
     }
 
     // Renew a little before EC2 would refuse the token.

@@ -7,6 +7,8 @@
 // requests in 5 minutes per user) and server errors are retried with
 // exponential backoff and jitter, honouring Retry-After, for at most
 // max_retry_time seconds per operation; then the operation is transient.
+// Listings are read strictly (cloudflare_answer.cpp), and every operation,
+// pages and retries included, ends within operation_timeout.
 #include <autodnsfailover/backoff.hpp>
 #include <autodnsfailover/http.hpp>
 #include <autodnsfailover/json.hpp>
@@ -15,11 +17,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "cloudflare_answer.hpp"
 
 namespace {
 
@@ -36,14 +41,7 @@ constexpr long kIdenticalRecordExists = 81058;  // error code of a duplicate cre
 // Delays between 0.5 and 8 s bounds, each at least half its bound.
 const adf::BackoffPolicy kRetryPolicy = {0.5, 8.0, 0.5};
 
-// One DNS record of Cloudflare, reduced to what the daemon manages.
-struct Entry {
-    std::string id;
-    std::string content;
-    std::string address;  // canonical form of content
-    uint32_t ttl = 0;     // 1 = automatic
-    std::string comment;
-};
+using cloudflare::Entry;
 
 bool is_zone_id(const std::string &text) {
     return text.size() == 32 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
@@ -95,18 +93,19 @@ class Cloudflare {
         ttl_ = static_cast<uint32_t>(ttl);
         request_timeout_ = host.number("/request_timeout", 10.0, 0.1, 600.0);
         max_retry_time_ = host.number("/max_retry_time", 20.0, 0.0, 3600.0);
+        operation_timeout_ = host.number("/operation_timeout", 60.0, 0.1, 3600.0);
     }
 
     void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
-        Backoff backoff(max_retry_time_, random_, kRetryPolicy);
-        for (const Entry &entry : fetch(fqdn, family, backoff))
+        Operation op(*this);
+        for (const Entry &entry : fetch(fqdn, family, op))
             sink.emit(entry.address, entry.ttl, entry.comment);
     }
 
     void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
              const adf::Record &record) {
-        Backoff backoff(max_retry_time_, random_, kRetryPolicy);
-        const std::set<std::string> current = addresses_of(fetch(fqdn, family, backoff));
+        Operation op(*this);
+        const std::set<std::string> current = addresses_of(fetch(fqdn, family, op));
         if (!adf::record_sets::should_add(host_, fqdn, family, expected, current, record.address))
             return;
         // The host passes the set's TTL, or 0 for a first record.
@@ -118,7 +117,7 @@ class Cloudflare {
                      {"proxied", false}};
         if (!record.note.empty()) body["comment"] = record.note;
         const std::string what = "adding " + describe(fqdn, family, record.address);
-        const Answer answer = send("POST", records_path(), body.dump(), what, backoff);
+        const Answer answer = send("POST", records_path(), body.dump(), what, op);
         // A retried POST whose first try was applied despite its 5xx: the
         // record is there, which is what was asked.
         if (answer.status == 400 && has_error_code(answer.envelope, kIdenticalRecordExists)) {
@@ -130,22 +129,33 @@ class Cloudflare {
         host_.info("added " + describe(fqdn, family, record.address) + " with TTL " +
                    std::to_string(ttl) +
                    (record.note.empty() ? "" : ", comment \"" + record.note + "\"") + " (record " +
-                   string_member(created.value("result", json()), "id") + ")");
+                   adf::excerpt(string_member(created.value("result", json()), "id"), 40) + ")");
     }
 
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
-        Backoff backoff(max_retry_time_, random_, kRetryPolicy);
-        const std::vector<Entry> current = fetch(fqdn, family, backoff);
+        Operation op(*this);
+        const std::vector<Entry> current = fetch(fqdn, family, op);
         if (!adf::record_sets::should_remove(host_, fqdn, family, expected, addresses_of(current),
                                              address))
             return;
         for (const Entry &entry : current)
             if (entry.address == address)
-                delete_record(entry.id, describe(fqdn, family, address), backoff);
+                delete_record(entry.id, describe(fqdn, family, address), op);
     }
 
    private:
+    // The limits of one whole operation: its deadline, and the budget of its
+    // retries, which ends no later.
+    struct Operation {
+        explicit Operation(Cloudflare &plugin)
+            : deadline(plugin.operation_timeout_),
+              backoff(std::min(plugin.max_retry_time_, plugin.operation_timeout_), plugin.random_,
+                      kRetryPolicy) {}
+        adf::http::Deadline deadline;
+        Backoff backoff;
+    };
+
     std::string records_path() const {
         return "/zones/" + adf::http::escape(zone_id_) + "/dns_records";
     }
@@ -153,8 +163,9 @@ class Cloudflare {
     // The record name Cloudflare writes: lower case, no trailing dot.
     static std::string name_of(const std::string &fqdn) { return comparable_name(fqdn); }
 
-    // Every record of the name and type, page after page.
-    std::vector<Entry> fetch(const std::string &fqdn, int family, Backoff &backoff) {
+    // Every record of the name and type, page after page, within the
+    // operation's deadline whatever the number of pages claimed.
+    std::vector<Entry> fetch(const std::string &fqdn, int family, Operation &op) {
         const std::string name = name_of(fqdn);
         const std::string type = adf::record_type(family);
         std::vector<Entry> entries;
@@ -165,63 +176,36 @@ class Cloudflare {
                                      "&name=" + adf::http::escape(name) +
                                      "&per_page=" + std::to_string(kPerPage) +
                                      "&page=" + std::to_string(page);
-            const json envelope = call("GET", path, std::nullopt,
-                                       "listing the " + type + " records of " + fqdn, backoff);
-            const auto result = envelope.find("result");
-            if (result == envelope.end() || !result->is_array())
+            const std::string what = "listing the " + type + " records of " + fqdn + " (page " +
+                                     std::to_string(page) + " of " + std::to_string(total_pages) +
+                                     ")";
+            const json envelope = call("GET", path, std::nullopt, what, op);
+            adf::Result<cloudflare::Page> listed =
+                cloudflare::page_of_envelope(envelope, fqdn, family);
+            if (!listed)
                 throw adf::Error(ADF_FAILED, "GET " + endpoint_ + path +
-                                                 ": the answer has no \"result\" list");
-            for (const json &record : *result) {
-                // The filter is the server's: check what it returned.
-                if (string_member(record, "type") != type ||
-                    comparable_name(string_member(record, "name")) != name)
-                    continue;
-                Entry entry = entry_of(record, family, path);
+                                                 ": a malformed answer, nothing is trusted: " +
+                                                 listed.reason());
+            for (Entry &entry : listed->entries)
                 if (ids.insert(entry.id).second) entries.push_back(std::move(entry));
-            }
-            if (result->empty()) break;
-            total_pages = total_pages_of(envelope);
+            if (listed->entries.empty()) break;
+            total_pages = listed->total_pages;
         }
         return entries;
     }
 
-    static long total_pages_of(const json &envelope) {
-        const auto info = envelope.find("result_info");
-        if (info == envelope.end() || !info->is_object()) return 1;
-        const auto pages = info->find("total_pages");
-        return pages != info->end() && pages->is_number_integer() ? pages->get<long>() : 1;
-    }
-
-    Entry entry_of(const json &record, int family, const std::string &path) const {
-        Entry entry;
-        entry.id = string_member(record, "id");
-        entry.content = string_member(record, "content");
-        if (entry.id.empty())
-            throw adf::Error(ADF_FAILED, "GET " + endpoint_ + path + ": a record without an id");
-        const auto address = adf::canonical_address(entry.content, family);
-        if (!address)
-            throw adf::Error(ADF_FAILED, "GET " + endpoint_ + path + ": record " + entry.id +
-                                             " has content \"" + entry.content +
-                                             "\", which is not an address of its type " +
-                                             adf::record_type(family));
-        entry.address = *address;
-        const auto ttl = record.find("ttl");
-        entry.ttl = ttl != record.end() && ttl->is_number_unsigned() ? ttl->get<uint32_t>() : 1;
-        entry.comment = string_member(record, "comment");
-        return entry;
-    }
-
-    void delete_record(const std::string &id, const std::string &what, Backoff &backoff) {
+    void delete_record(const std::string &id, const std::string &what, Operation &op) {
         const std::string path = records_path() + "/" + adf::http::escape(id);
-        const Answer answer = send("DELETE", path, std::nullopt, "removing " + what, backoff);
+        const Answer answer = send("DELETE", path, std::nullopt, "removing " + what, op);
         if (answer.status == 404) {
             // Gone already: a retried DELETE whose first try was applied, or
             // someone else's removal.
-            host_.info(what + " (record " + id + ") was already gone when deleting it");
+            host_.info(what + " (record " + adf::excerpt(id, 40) +
+                       ") was already gone when deleting it");
             return;
         }
         expect_success(answer, "removing " + what);
-        host_.info("removed " + what + " (record " + id + ")");
+        host_.info("removed " + what + " (record " + adf::excerpt(id, 40) + ")");
     }
 
     // An answer that was not retried away: status and parsed body.
@@ -229,18 +213,23 @@ class Cloudflare {
         std::string request;  // "METHOD URL", for messages
         long status = 0;
         std::string body;
-        json envelope;  // discarded when the body is not JSON
+        json envelope;  // null when the body is not JSON
     };
 
     json call(const char *method, const std::string &path, const std::optional<std::string> &body,
-              const std::string &what, Backoff &backoff) {
-        return expect_success(send(method, path, body, what, backoff), what);
+              const std::string &what, Operation &op) {
+        return expect_success(send(method, path, body, what, op), what);
     }
 
-    // One API request, retried on 429 and 5xx within the backoff's budget.
+    // The body as JSON (depth-limited), or null when it is not JSON.
+    static json envelope_of(const std::string &body) {
+        adf::Result<json> parsed = adf::json::parse(body);
+        return parsed ? std::move(parsed).value() : json();
+    }
+
+    // One API request, retried on 429 and 5xx within the operation's budget.
     Answer send(const char *method, const std::string &path,
-                const std::optional<std::string> &body, const std::string &what,
-                Backoff &backoff) {
+                const std::optional<std::string> &body, const std::string &what, Operation &op) {
         const std::string request = std::string(method) + " " + endpoint_ + path;
         for (bool first = true;; first = false) {
             adf::http::Request r;
@@ -249,25 +238,27 @@ class Cloudflare {
             r.headers = {"Authorization: Bearer " + api_token_, "Accept: application/json"};
             if (body) r.headers.push_back("Content-Type: application/json");
             r.body = body;
-            // A retry only gets what is left of the budget.
-            r.timeout = first ? request_timeout_ : backoff.retry_timeout(request_timeout_);
+            // A retry only gets what is left of the budget, and no request
+            // runs past the operation's deadline.
+            r.timeout = op.deadline.request_timeout(
+                first ? request_timeout_ : op.backoff.retry_timeout(request_timeout_), what);
             const adf::http::Response response = client_.perform(r);
-            if (!response.answered()) throw response.failure(request + " (" + what + ")");
+            if (!response.answered())
+                throw op.deadline.failure(response, request + " (" + what + ")");
             host_.debug(request + " -> HTTP " + std::to_string(response.status));
             const long status = response.status;
             if (status == 429 || status >= 500) {
-                wait_before_retry(response, request, backoff);
+                wait_before_retry(response, request, op.backoff);
                 continue;
             }
-            return {request, status, response.body,
-                    json::parse(response.body, nullptr, false)};
+            return {request, status, response.body, envelope_of(response.body)};
         }
     }
 
     void wait_before_retry(const adf::http::Response &response, const std::string &request,
                            Backoff &backoff) {
         std::string reason = request + " answered HTTP " + std::to_string(response.status);
-        const std::string errors = errors_of(json::parse(response.body, nullptr, false));
+        const std::string errors = errors_of(envelope_of(response.body));
         if (!errors.empty()) reason += " (" + errors + ")";
         const std::string retry_after = response.header("retry-after").value_or("");
         backoff.wait_or_give_up(host_, reason, adf::retry_after_seconds(retry_after));
@@ -300,6 +291,7 @@ class Cloudflare {
     uint32_t ttl_ = 60;
     double request_timeout_ = 10.0;
     double max_retry_time_ = 20.0;
+    double operation_timeout_ = 60.0;
 };
 
 }  // namespace

@@ -67,6 +67,10 @@ class Ec2Metadata {
             throw adf::Error(ADF_FAILED, "instance metadata " + url + " returned " +
                                              adf::http::excerpt(*body, 120) + ", which is not an IPv" +
                                              std::to_string(family) + " address");
+        if (adf::is_unspecified(*address))
+            throw adf::Error(ADF_FAILED, "instance metadata " + url + " returned " + *address +
+                                             ", the unspecified address, which is never this "
+                                             "instance's own");
         return address;
     }
 

@@ -9,7 +9,10 @@
 // first comment; an add with a note replaces our comment and keeps others'.
 //
 // Reads take the whole zone: the rrset_name/rrset_type filter of 4.7 leaves
-// out disabled records, and a REPLACE built from it would delete them.
+// out disabled records, and a REPLACE built from it would delete them. The
+// zone is read strictly (powerdns_answer.cpp): a REPLACE built from a set
+// misread as empty would delete every peer. An operation is one GET and at
+// most one PATCH, each bounded by request_timeout.
 #include <autodnsfailover/http.hpp>
 #include <autodnsfailover/json.hpp>
 #include <autodnsfailover/plugin.hpp>
@@ -22,54 +25,19 @@
 #include <string>
 #include <vector>
 
+#include "powerdns_answer.hpp"
+
 namespace {
 
 using adf::json::string_member;
 using adf::record_sets::comparable_name;
 using adf::record_sets::describe;
 using nlohmann::json;
+using powerdns::Comment;
+using powerdns::Entry;
+using powerdns::RRset;
 
-constexpr const char *kCommentAccount = "autodnsfailover";
 constexpr std::size_t kMaxZoneBody = 64 * 1024 * 1024;  // a whole zone, rrsets and all
-
-// One record of the RRset as PowerDNS stores it.
-struct Entry {
-    std::string content;  // as PowerDNS has it: written back unchanged
-    std::string address;  // canonical form of content
-    bool disabled = false;
-};
-
-// The RRset of one name and type; exists is false when the zone has none.
-struct RRset {
-    bool exists = false;
-    uint32_t ttl = 0;
-    std::vector<Entry> entries;
-    json comments = json::array();
-
-    // The addresses PowerDNS serves: disabled records are not served.
-    std::set<std::string> served() const {
-        std::set<std::string> out;
-        for (const auto &e : entries)
-            if (!e.disabled) out.insert(e.address);
-        return out;
-    }
-    // The newest comment of ours, else the first one: backends list
-    // comments in their own order (gsqlite3: by modified_at).
-    std::string note() const {
-        if (!comments.is_array() || comments.empty()) return "";
-        const json *chosen = nullptr;
-        for (const json &comment : comments) {
-            if (string_member(comment, "account") != kCommentAccount) continue;
-            if (chosen == nullptr || modified_at(comment) >= modified_at(*chosen))
-                chosen = &comment;
-        }
-        return string_member(chosen ? *chosen : comments.front(), "content");
-    }
-    static int64_t modified_at(const json &comment) {
-        const auto it = comment.find("modified_at");
-        return it != comment.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-    }
-};
 
 class PowerDns {
    public:
@@ -123,7 +91,8 @@ class PowerDns {
         const uint32_t ttl = ttl_for(rrset, record.ttl, fqdn, family);
         rrset.entries.push_back({record.address, record.address, false});
         std::optional<json> comments;
-        if (!record.note.empty()) comments = comments_with_note(rrset.comments, record.note);
+        if (!record.note.empty())
+            comments = powerdns::comments_json(comments_with_note(rrset.comments, record.note));
         replace(fqdn, family, ttl, rrset.entries, comments, "adding " + record.address);
         host_.info("added " + describe(fqdn, family, record.address) + " with TTL " +
                    std::to_string(ttl) +
@@ -132,7 +101,7 @@ class PowerDns {
 
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
-        RRset rrset = fetch(fqdn, family);
+        const RRset rrset = fetch(fqdn, family);
         if (!adf::record_sets::should_remove(host_, fqdn, family, expected, rrset.served(),
                                              address))
             return;
@@ -142,6 +111,8 @@ class PowerDns {
         replace(fqdn, family, rrset.ttl, kept, std::nullopt, "removing " + address);
         host_.info("removed " + describe(fqdn, family, address));
     }
+
+    void validate_name(const std::string &fqdn) const { absolute_name(fqdn); }
 
    private:
     // The RRset's own TTL when it exists (a set has one TTL); for a new set
@@ -157,11 +128,11 @@ class PowerDns {
     }
 
     // Our one comment carries the note; other accounts' comments are kept.
-    static json comments_with_note(const json &existing, const std::string &note) {
-        json out = json::array({{{"content", note}, {"account", kCommentAccount}}});
-        for (const auto &comment : existing)
-            if (string_member(comment, "account") != kCommentAccount)
-                out.push_back(comment);
+    static std::vector<Comment> comments_with_note(const std::vector<Comment> &existing,
+                                                   const std::string &note) {
+        std::vector<Comment> out = {{note, powerdns::kCommentAccount, std::nullopt}};
+        for (const Comment &comment : existing)
+            if (comment.account != powerdns::kCommentAccount) out.push_back(comment);
         return out;
     }
 
@@ -177,41 +148,14 @@ class PowerDns {
     }
 
     RRset fetch(const std::string &fqdn, int family) {
-        const std::string name = absolute_name(fqdn);
+        absolute_name(fqdn);  // refuses a name outside the zone before any request
         const std::string request = "GET " + endpoint_ + zone_path();
         const adf::http::Response response = call("GET", std::nullopt, request);
-        const json zone = json::parse(response.body, nullptr, false);
-        if (zone.is_discarded())
-            throw adf::Error(ADF_FAILED, request + ": expected JSON, got " +
-                                             adf::http::excerpt(response.body, 120));
-        const auto rrsets = zone.find("rrsets");
-        if (!zone.is_object() || rrsets == zone.end() || !rrsets->is_array())
-            throw adf::Error(ADF_FAILED, request + ": the zone has no \"rrsets\" list");
-        RRset out;
-        for (const json &rrset : *rrsets) {
-            if (comparable_name(string_member(rrset, "name")) + "." != name ||
-                string_member(rrset, "type") != adf::record_type(family))
-                continue;
-            out.exists = true;
-            out.ttl = rrset.value("ttl", 0u);
-            out.comments = rrset.value("comments", json::array());
-            for (const json &record : rrset.value("records", json::array()))
-                out.entries.push_back(entry_of(record, family, request));
-        }
-        return out;
-    }
-
-    static Entry entry_of(const json &record, int family, const std::string &request) {
-        Entry entry;
-        entry.content = string_member(record, "content");
-        entry.disabled = record.value("disabled", false);
-        const auto address = adf::canonical_address(entry.content, family);
-        if (!address)
-            throw adf::Error(ADF_FAILED, request + ": a " + adf::record_type(family) +
-                                             " record has content \"" + entry.content +
-                                             "\", which is not such an address");
-        entry.address = *address;
-        return entry;
+        adf::Result<RRset> rrset = powerdns::rrset_of_zone(response.body, fqdn, family);
+        if (!rrset)
+            throw adf::Error(ADF_FAILED, request + ": a malformed answer, nothing is trusted: " +
+                                             rrset.reason());
+        return std::move(rrset).value();
     }
 
     void replace(const std::string &fqdn, int family, uint32_t ttl,
@@ -270,8 +214,8 @@ class PowerDns {
 
     // PowerDNS's {"error": "..."} quoted, else an excerpt of the body.
     static std::string error_of(const adf::http::Response &response) {
-        const json body = json::parse(response.body, nullptr, false);
-        const std::string error = string_member(body, "error");
+        const adf::Result<json> body = adf::json::parse(response.body);
+        const std::string error = body ? string_member(*body, "error") : "";
         if (!error.empty()) return adf::http::excerpt(error, 300);
         return adf::http::excerpt(response.body, 200);
     }

@@ -34,11 +34,6 @@ std::string without_final_dot(std::string name) {
     return name;
 }
 
-std::string text_of(const ldns_rdf *rdf) {
-    CharPtr text(ldns_rdf2str(rdf));
-    return text ? text.get() : std::string();
-}
-
 // One record of the set: class IN, or NONE (with TTL 0) to delete it.
 RrPtr address_rr(const ldns_rdf *name, int family, ldns_rr_class klass, uint32_t ttl,
                  const std::string &address) {
@@ -141,15 +136,20 @@ uint16_t Client::next_id() {
     return static_cast<uint16_t>(std::uniform_int_distribution<unsigned>(0, 0xffff)(random_));
 }
 
-RdfPtr Client::name_in_zone(const std::string &fqdn) const {
+std::optional<std::string> Client::zone_problem(const std::string &fqdn) const {
     RdfPtr name(ldns_dname_new_frm_str(fqdn.c_str()));
-    if (!name) throw adf::Error(ADF_FAILED, "\"" + fqdn + "\" is not a valid domain name");
+    if (!name) return "\"" + fqdn + "\" is not a valid domain name";
     if (ldns_dname_compare(name.get(), zone_.get()) != 0 &&
         !ldns_dname_is_subdomain(name.get(), zone_.get()))
-        throw adf::Error(ADF_FAILED, without_final_dot(fqdn) + " is not in zone " +
-                                         without_final_dot(options_.zone) +
-                                         " (the dns plugin's \"zone\")");
-    return name;
+        return without_final_dot(fqdn) + " is not in zone " + without_final_dot(options_.zone) +
+               " (the dns plugin's \"zone\")";
+    return std::nullopt;
+}
+
+RdfPtr Client::name_in_zone(const std::string &fqdn) const {
+    if (const std::optional<std::string> problem = zone_problem(fqdn))
+        throw adf::Error(ADF_FAILED, *problem);
+    return RdfPtr(ldns_dname_new_frm_str(fqdn.c_str()));
 }
 
 // Carries `message` (the wire form of `sent`) to the server and back.
@@ -309,20 +309,19 @@ std::vector<adf::Record> Client::read(const std::string &fqdn, int family) {
                              "holds " + fqdn);
     std::vector<adf::Record> records;
     if (rcode == LDNS_RCODE_NXDOMAIN) return records;
-    const ldns_rr_list *section = ldns_pkt_answer(packet);
-    for (size_t i = 0; i < ldns_rr_list_rr_count(section); ++i) {
-        const ldns_rr *rr = ldns_rr_list_rr(section, i);
-        if (ldns_dname_compare(ldns_rr_owner(rr), name.get()) != 0) continue;
-        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)
-            throw adf::Error(ADF_FAILED, fqdn + " is a CNAME to " +
-                                             without_final_dot(text_of(ldns_rr_rdf(rr, 0))) +
-                                             " at " + server_ +
-                                             ": manage the name it points to");
-        if (ldns_rr_get_type(rr) != type || ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
-            ldns_rr_rd_count(rr) != 1)
-            continue;
-        records.push_back({text_of(ldns_rr_rdf(rr, 0)), "", ldns_rr_ttl(rr)});
-    }
+    if (const std::optional<std::string> target = adf::dns::alias_target(*packet, *name))
+        throw adf::Error(ADF_FAILED, fqdn + " is a CNAME to " + *target + " at " + server_ +
+                                         ": manage the name it points to");
+    // Strict: the answer holds our set and nothing else (dns_answer.hpp).
+    const adf::Result<std::vector<adf::dns::AnswerRecord>> found =
+        adf::dns::address_records(*packet, *name, type);
+    if (!found)
+        throw adf::Error(ADF_FAILED, server_ + " answered the query for " + fqdn + " " +
+                                         adf::record_type(family) +
+                                         " with a malformed answer, nothing is trusted: " +
+                                         found.reason());
+    for (const adf::dns::AnswerRecord &record : *found)
+        records.push_back({record.address, "", record.ttl});
     return records;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <autodnsfailover/dns_answer.hpp>
 #include <autodnsfailover/dns_transport.hpp>
 #include <autodnsfailover/plugin.hpp>
 #include <autodnsfailover/posix.hpp>
@@ -51,6 +52,10 @@ class Client {
     // Removes `address` when the set is still `expected`, never the last one.
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address);
+
+    // Why `fqdn` cannot be managed in the zone (not a domain name, or
+    // outside it), or nothing when it can.
+    std::optional<std::string> zone_problem(const std::string &fqdn) const;
 
     // The failure that a response code (and the TSIG error field of the
     // answer, 0 when none) means, in words naming the server, zone and key.

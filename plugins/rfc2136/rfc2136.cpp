@@ -58,6 +58,11 @@ class Rfc2136 {
         }
     }
 
+    void validate_name(const std::string &fqdn) const {
+        if (const std::optional<std::string> problem = client_->zone_problem(fqdn))
+            throw adf::Error(ADF_BAD_CONFIG, *problem);
+    }
+
     void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
         for (const adf::Record &record : client_->read(fqdn, family))
             sink.emit(record.address, record.ttl);

@@ -71,20 +71,28 @@ void CredentialSource::fetch_instance_role() {
     const std::string role = roles->substr(0, roles->find_first_of("\r\n"));
     if (role.empty())
         throw no_credentials("the instance has no IAM role (" + roles_url + " is empty)");
+    // IAM role names: letters, digits and +=,.@_- (it goes into the next URL).
+    if (role.size() > 64 || role.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
+                                                   "rstuvwxyz0123456789+=,.@_-") != std::string::npos)
+        throw adf::Error(ADF_FAILED, "instance metadata " + roles_url + " answered " +
+                                         adf::excerpt(role, 80) + ", which is not an IAM role name");
 
     const std::string role_url = roles_url + role;
     const std::optional<std::string> body = metadata_->get(kRolesPath + role);
     if (!body)
         throw no_credentials("the IAM role \"" + role + "\" has no credentials (404 from " +
                              role_url + ")");
-    const nlohmann::json document = nlohmann::json::parse(*body, nullptr, false);
-    if (!document.is_object())
-        throw adf::Error(ADF_FAILED,
-                         "the instance role credentials from " + role_url + " are not JSON");
+    const adf::Result<nlohmann::json> parsed = adf::json::parse(*body);
+    if (!parsed || !parsed->is_object())
+        throw adf::Error(ADF_FAILED, "the instance role credentials from " + role_url +
+                                         " are not a JSON object" +
+                                         (parsed ? "" : ": " + parsed.reason()));
+    const nlohmann::json &document = *parsed;
     const std::string code = string_member(document, "Code");
     if (!code.empty() && code != "Success")
-        throw adf::Error(ADF_FAILED, "instance metadata " + role_url + " says Code \"" + code +
-                                         "\" instead of Success for the role's credentials");
+        throw adf::Error(ADF_FAILED, "instance metadata " + role_url + " says Code " +
+                                         adf::excerpt(code, 60) +
+                                         " instead of Success for the role's credentials");
     Credentials fresh{string_member(document, "AccessKeyId"),
                       string_member(document, "SecretAccessKey"), string_member(document, "Token")};
     if (fresh.access_key_id.empty() || fresh.secret_access_key.empty())

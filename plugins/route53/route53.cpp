@@ -8,6 +8,7 @@
 // add and remove a compare-and-swap (ADF_DNS_ATOMIC_CAS).
 #include <autodnsfailover/http.hpp>
 #include <autodnsfailover/plugin.hpp>
+#include <autodnsfailover/record_sets.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -112,8 +113,11 @@ class Route53 {
             host.config_error("/hosted_zone_id",
                               "required: the hosted zone's id (\"Z0123...\"), or instead zone: "
                               "its name, looked up once");
-        else if (id && route53::bare_zone_id(*id).empty())
-            host.config_error("/hosted_zone_id", "is empty");
+        else if (id && !route53::is_zone_id(route53::bare_zone_id(*id)))
+            host.config_error("/hosted_zone_id",
+                              "expected a hosted zone's id, capital letters and digits such as "
+                              "\"Z0123456789ABCDEFGHIJ\" (\"/hostedzone/\" before it is allowed), "
+                              "got " + adf::excerpt(*id, 60));
         else if (zone && route53::normalized_name(*zone).empty())
             host.config_error("/zone", "is empty");
         if (id) zone_id_ = route53::bare_zone_id(*id);
@@ -121,9 +125,15 @@ class Route53 {
         host.debug("AWS credentials come from " + api_.credentials_origin());
     }
 
+    // With "zone" set, names outside it are refused at once; a hosted zone
+    // given by id names no zone until asked.
+    void validate_name(const std::string &fqdn) const {
+        if (!zone_name_.empty()) adf::record_sets::name_in_zone(fqdn, zone_name_);
+    }
+
     void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
         const std::string type = adf::record_type(family);
-        const std::optional<RecordSet> set = read_set(fqdn, type);
+        const std::optional<RecordSet> set = read_set(fqdn, family);
         std::map<std::string, std::string> &spelling = spellings_[spelling_key(fqdn, type)];
         spelling.clear();
         if (!set) return;
@@ -152,14 +162,19 @@ class Route53 {
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
         if (!contains(expected, address)) return;
+        // Never a DELETE alone: the batch is conditional on `expected`, and
+        // without a CREATE it would empty the name (the host never asks for
+        // that; a direct caller might).
+        adf::record_sets::refuse_emptying(fqdn, family, address,
+                                          adf::record_sets::addresses_of(expected));
         const std::string type = adf::record_type(family);
         const uint32_t ttl = expected.front().ttl;
         std::vector<std::string> wanted;
         for (const adf::Record &r : expected)
             if (r.address != address) wanted.push_back(r.address);
-        std::vector<Change> changes = {{"DELETE", set_of(fqdn, type, ttl, addresses(expected))}};
-        // An empty CREATE is invalid: removing the last value is a DELETE alone.
-        if (!wanted.empty()) changes.push_back({"CREATE", set_of(fqdn, type, ttl, wanted)});
+        const std::vector<Change> changes = {
+            {"DELETE", set_of(fqdn, type, ttl, addresses(expected))},
+            {"CREATE", set_of(fqdn, type, ttl, wanted)}};
         write(fqdn, type, changes, "remove " + address + " from " + fqdn + " " + type);
     }
 
@@ -175,7 +190,7 @@ class Route53 {
                                  adf::http::escape(zone_name_ + ".") + "&maxitems=2");
         if (!answer.ok()) throw api_.failure(what, answer);
         std::vector<std::string> matches;
-        for (const route53::HostedZone &zone : parsed(what, [&] { return route53::hosted_zones(answer.body); }))
+        for (const route53::HostedZone &zone : trusted(what, route53::hosted_zones(answer.body)))
             if (route53::normalized_name(zone.name) == zone_name_) matches.push_back(zone.id);
         if (matches.empty())
             throw adf::Error(ADF_FAILED, "no hosted zone is named \"" + zone_name_ + "\" (zone) at " +
@@ -189,31 +204,17 @@ class Route53 {
         return zone_id_;
     }
 
-    // The set of exactly `fqdn` and `type`, or nothing when there is none.
-    std::optional<RecordSet> read_set(const std::string &fqdn, const std::string &type) {
+    // The set of exactly `fqdn` and `family`, or nothing when there is none.
+    std::optional<RecordSet> read_set(const std::string &fqdn, int family) {
         const std::string path = zone_path();
+        const std::string type = adf::record_type(family);
         const std::string what = "reading the " + type + " records of " + fqdn + " in hosted zone " +
                                  zone_id_;
         const Answer answer = api_.send("GET", path + "/rrset?maxitems=1&name=" +
                                                    adf::http::escape(fqdn + ".") +
                                                    "&type=" + type);
         if (!answer.ok()) throw api_.failure(what, answer);
-        std::optional<RecordSet> set =
-            parsed(what, [&] { return route53::first_record_set(answer.body); });
-        // Start-from semantics: the first set may belong to the next name.
-        if (!set || route53::normalized_name(set->name) != route53::normalized_name(fqdn) ||
-            set->type != type)
-            return std::nullopt;
-        if (set->alias)
-            throw adf::Error(ADF_FAILED, fqdn + " " + type + " in hosted zone " + zone_id_ +
-                                             " is an alias record; autodnsfailover manages plain "
-                                             "record sets only");
-        if (!set->set_identifier.empty())
-            throw adf::Error(ADF_FAILED, fqdn + " " + type + " in hosted zone " + zone_id_ +
-                                             " has a routing policy (SetIdentifier \"" +
-                                             set->set_identifier +
-                                             "\"); autodnsfailover manages simple record sets only");
-        return set;
+        return trusted(what, route53::record_set_of_answer(answer.body, fqdn, family));
     }
 
     void write(const std::string &fqdn, const std::string &type, const std::vector<Change> &changes,
@@ -222,7 +223,10 @@ class Route53 {
         const Answer answer = api_.send(
             "POST", path, route53::change_batch_request(changes, "autodnsfailover: " + what));
         if (answer.ok()) {
-            host_.debug(what + ": change " + parsed(what, [&] { return route53::change_id(answer.body); }));
+            // The change is made: an odd confirmation is only worth a note.
+            const adf::Result<std::string> change = route53::change_id(answer.body);
+            host_.debug(what + ": change " + (change ? *change : "with an unreadable answer: " +
+                                                                     change.reason()));
             return;
         }
         // AWS answers InvalidChangeBatch when the DELETE no longer matches (or
@@ -263,15 +267,16 @@ class Route53 {
         return route53::normalized_name(fqdn) + " " + type;
     }
 
-    // Runs a parser of Route 53's XML, naming the call when it fails.
-    template <class Parse>
-    auto parsed(const std::string &what, Parse &&parse) -> decltype(parse()) {
-        try {
-            return parse();
-        } catch (const route53::MalformedXml &e) {
-            throw adf::Error(ADF_FAILED, "Route 53 at " + api_.endpoint() + " answered " + what +
-                                             " with a document this plugin cannot read: " + e.what());
-        }
+    // The value of a reader of Route 53's XML, or ADF_FAILED naming the call
+    // and quoting why its answer cannot be trusted.
+    template <class T>
+    T trusted(const std::string &what, adf::Result<T> parsed) const {
+        if (!parsed)
+            throw adf::Error(ADF_FAILED, api_.redact("Route 53 at " + api_.endpoint() +
+                                                     " answered " + what +
+                                                     " with a document this plugin cannot "
+                                                     "trust: " + parsed.reason()));
+        return std::move(parsed).value();
     }
 
     adf::Host &host_;

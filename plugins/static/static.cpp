@@ -44,7 +44,11 @@ class Static {
             const std::optional<std::string> canonical = adf::canonical_address(text, family);
             if (!canonical) continue;
             std::optional<std::string> &slot = family == ADF_FAMILY_IPV6 ? ipv6_ : ipv4_;
-            if (slot)
+            if (adf::is_unspecified(*canonical))
+                host.config_error(path.c_str(), "\"" + text +
+                                                    "\" is the unspecified address, never a "
+                                                    "server's own: give the address to publish");
+            else if (slot)
                 host.config_error(path.c_str(), std::string("a second IPv") +
                                                     std::to_string(family) + " address (" +
                                                     *canonical + " after " + *slot +

@@ -101,7 +101,13 @@ class WebIp {
         const std::string body = fetch();
         const std::string text = trimmed(body);
         host_.debug("GET " + url_ + " answered " + adf::http::excerpt(body));
-        if (auto address = adf::canonical_address(text, family)) return address;
+        if (auto address = adf::canonical_address(text, family)) {
+            if (adf::is_unspecified(*address))
+                throw adf::Error(ADF_FAILED, "GET " + url_ + " answered " + *address +
+                                                 ", the unspecified address, which is never this "
+                                                 "host's own");
+            return address;
+        }
 
         const int other = family == ADF_FAMILY_IPV6 ? ADF_FAMILY_IPV4 : ADF_FAMILY_IPV6;
         const bool other_family = adf::canonical_address(text, other).has_value();

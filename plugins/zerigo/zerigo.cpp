@@ -4,7 +4,9 @@
 // Zerigo has no conditional update, so add and remove re-read the set just
 // before writing and refuse (ADF_CONFLICT) when it differs from what the host
 // expects. Reads use GET /hosts.xml?fqdn=, never the zone listing, which
-// leaves out the hosts of zones with over 300 of them.
+// leaves out the hosts of zones with over 300 of them, and are strict
+// (zerigo_xml.cpp): a malformed answer fails the read. Each operation has a
+// deadline (operation_timeout) on top of each request's timeout.
 #include <tinyxml2.h>
 
 #include <autodnsfailover/http.hpp>
@@ -16,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "zerigo_xml.hpp"
+
 namespace {
 
 using adf::record_sets::addresses_of;
@@ -24,26 +28,6 @@ using adf::record_sets::describe;
 
 constexpr std::size_t kMaxBody = 16 * 1024 * 1024;
 constexpr const char *kDefaultEndpoint = "https://ns.zerigo.com/api/1.1/";
-
-// The text of child `name` of `parent`, nullopt when it is missing or
-// marked nil="true" (Zerigo's way of writing "no value").
-std::optional<std::string> child_text(const tinyxml2::XMLElement *parent, const char *name) {
-    const tinyxml2::XMLElement *child = parent->FirstChildElement(name);
-    if (child == nullptr || child->BoolAttribute("nil", false)) return std::nullopt;
-    return std::string(child->GetText() ? child->GetText() : "");
-}
-
-std::optional<long> child_integer(const tinyxml2::XMLElement *parent, const char *name) {
-    const auto text = child_text(parent, name);
-    if (!text || text->empty()) return std::nullopt;
-    try {
-        std::size_t used = 0;
-        const long value = std::stol(*text, &used);
-        if (used == text->size()) return value;
-    } catch (const std::exception &) {
-    }
-    return std::nullopt;
-}
 
 class Zerigo {
    public:
@@ -59,25 +43,30 @@ class Zerigo {
         endpoint_ = adf::http::url_setting(host, "/endpoint", kDefaultEndpoint) + "/";
         ttl_ = static_cast<uint32_t>(host.integer("/ttl", 60, 1, 2147483647));
         request_timeout_ = host.number("/request_timeout", 10.0, 0.1, 300.0);
+        operation_timeout_ = host.number("/operation_timeout", 30.0, 0.1, 3600.0);
     }
 
+    void validate_name(const std::string &fqdn) const { hostname_of(fqdn); }
+
     void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
-        for (const Entry &entry : fetch(fqdn, family))
-            sink.emit(entry.data, entry.ttl, entry.notes);
+        adf::http::Deadline deadline(operation_timeout_);
+        for (const Entry &entry : fetch(fqdn, family, deadline))
+            sink.emit(entry.address, entry.ttl, entry.notes);
     }
 
     void add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
              const adf::Record &record) {
+        adf::http::Deadline deadline(operation_timeout_);
         const std::string hostname = hostname_of(fqdn);
-        const std::set<std::string> current = addresses_of(fetch(fqdn, family));
+        const std::set<std::string> current = addresses_of(fetch(fqdn, family, deadline));
         if (!adf::record_sets::should_add(host_, fqdn, family, expected, current, record.address))
             return;
         // The host passes the set's TTL (records of a set share one, RFC
         // 2181), or 0 for a first record: then the configured default.
         const uint32_t ttl = record.ttl != 0 ? record.ttl : ttl_;
-        const std::string path = "zones/" + std::to_string(zone().id) + "/hosts.xml";
-        const adf::http::Response response =
-            call("POST", path, host_xml(hostname, family, record.address, ttl, record.note));
+        const std::string path = "zones/" + std::to_string(zone(deadline).id) + "/hosts.xml";
+        const adf::http::Response response = call(
+            "POST", path, host_xml(hostname, family, record.address, ttl, record.note), deadline);
         const std::string what = "adding " + describe(fqdn, family, record.address);
         if (response.status == 422)
             throw adf::Error(ADF_FAILED, "Zerigo refused " + what + ": " + errors_of(response));
@@ -89,26 +78,23 @@ class Zerigo {
 
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
-        const std::vector<Entry> current = fetch(fqdn, family);
+        adf::http::Deadline deadline(operation_timeout_);
+        const std::vector<Entry> current = fetch(fqdn, family, deadline);
         if (!adf::record_sets::should_remove(host_, fqdn, family, expected, addresses_of(current),
                                              address))
             return;
         for (const Entry &entry : current)
-            if (entry.address == address) delete_host(entry.id, describe(fqdn, family, address));
+            if (entry.address == address)
+                delete_host(entry.id, describe(fqdn, family, address), deadline);
     }
 
    private:
-    // One host record of Zerigo, reduced to what the daemon manages.
+    // One host record of Zerigo with the TTL it has in effect.
     struct Entry {
         long id = 0;
-        std::string data;     // as Zerigo stores it
-        std::string address;  // canonical form of data
+        std::string address;  // canonical
         uint32_t ttl = 0;
         std::string notes;
-    };
-    struct Zone {
-        long id = 0;
-        std::optional<uint32_t> default_ttl;
     };
 
     // The name relative to the zone, as Zerigo's <hostname> holds it.
@@ -123,68 +109,46 @@ class Zerigo {
     }
 
     // The records of `fqdn` and `family`; a 404 means there are none.
-    std::vector<Entry> fetch(const std::string &fqdn, int family) {
-        const std::string hostname = hostname_of(fqdn);
+    std::vector<Entry> fetch(const std::string &fqdn, int family, const adf::http::Deadline &deadline) {
+        hostname_of(fqdn);  // refuses a name outside the zone before any request
         const std::string path = "hosts.xml?fqdn=" + adf::http::escape(comparable_name(fqdn));
-        tinyxml2::XMLDocument doc;
-        const tinyxml2::XMLElement *root = get_xml(doc, path, "hosts");
-        if (root == nullptr) return {};
+        const std::optional<std::string> body = get_xml(path, deadline);
+        if (!body) return {};
+        adf::Result<std::vector<zerigo::Host>> hosts =
+            zerigo::hosts_of_answer(*body, fqdn, zone_, family);
+        if (!hosts)
+            throw adf::Error(ADF_FAILED, "GET " + url(path) +
+                                             ": a malformed answer, nothing is trusted: " +
+                                             hosts.reason());
         std::vector<Entry> entries;
-        for (auto *node = root->FirstChildElement("host"); node != nullptr;
-             node = node->NextSiblingElement("host")) {
-            if (comparable_name(child_text(node, "hostname").value_or("")) != hostname) continue;
-            if (child_text(node, "host-type").value_or("") != adf::record_type(family)) continue;
-            entries.push_back(entry_of(node, family, path));
+        for (const zerigo::Host &host : *hosts) {
+            // A host without its own TTL uses the zone's default TTL.
+            const uint32_t ttl =
+                host.ttl ? *host.ttl : zone(deadline).default_ttl.value_or(ttl_);
+            entries.push_back({host.id, host.address, ttl, host.notes});
         }
         return entries;
     }
 
-    Entry entry_of(const tinyxml2::XMLElement *node, int family, const std::string &path) {
-        Entry entry;
-        const auto id = child_integer(node, "id");
-        if (!id)
-            throw adf::Error(ADF_FAILED, "GET " + url(path) + ": a <host> without an <id>");
-        entry.id = *id;
-        entry.data = child_text(node, "data").value_or("");
-        const auto canonical = adf::canonical_address(entry.data, family);
-        if (!canonical)
-            throw adf::Error(ADF_FAILED, "GET " + url(path) + ": host " + std::to_string(*id) +
-                                             " has data \"" + entry.data +
-                                             "\", which is not an address of its type " +
-                                             adf::record_type(family));
-        entry.address = *canonical;
-        // A host without its own TTL uses the zone's default TTL.
-        const auto ttl = child_integer(node, "ttl");
-        entry.ttl = ttl ? static_cast<uint32_t>(*ttl) : zone().default_ttl.value_or(ttl_);
-        entry.notes = child_text(node, "notes").value_or("");
-        return entry;
-    }
-
     // Zerigo's zone id (for creating hosts), looked up once.
-    const Zone &zone() {
+    const zerigo::Zone &zone(const adf::http::Deadline &deadline) {
         if (zone_info_) return *zone_info_;
         const std::string path = "zones/" + adf::http::escape(zone_) + ".xml";
-        tinyxml2::XMLDocument doc;
-        const tinyxml2::XMLElement *root = get_xml(doc, path, "zone");
-        if (root == nullptr)
+        const std::optional<std::string> body = get_xml(path, deadline);
+        if (!body)
             throw adf::Error(ADF_FAILED, "the zone \"" + zone_ +
                                              "\" (key \"zone\") does not exist in this Zerigo "
                                              "account: GET " + url(path) + " answered 404");
-        const auto id = child_integer(root, "id");
-        if (!id)
-            throw adf::Error(ADF_FAILED, "GET " + url(path) + ": the zone has no <id>");
-        Zone zone;
-        zone.id = *id;
-        if (const auto ttl = child_integer(root, "default-ttl"))
-            zone.default_ttl = static_cast<uint32_t>(*ttl);
-        zone_info_ = zone;
-        host_.debug("zone " + zone_ + " has Zerigo id " + std::to_string(zone.id));
+        adf::Result<zerigo::Zone> zone = zerigo::zone_of_answer(*body);
+        if (!zone) throw adf::Error(ADF_FAILED, "GET " + url(path) + ": " + zone.reason());
+        zone_info_ = *zone;
+        host_.debug("zone " + zone_ + " has Zerigo id " + std::to_string(zone->id));
         return *zone_info_;
     }
 
-    void delete_host(long id, const std::string &what) {
+    void delete_host(long id, const std::string &what, const adf::http::Deadline &deadline) {
         const std::string path = "hosts/" + std::to_string(id) + ".xml";
-        const adf::http::Response response = call("DELETE", path, "");
+        const adf::http::Response response = call("DELETE", path, "", deadline);
         if (response.status == 404) {
             host_.info(what + " (host " + std::to_string(id) +
                        ") was already gone when deleting it");
@@ -227,21 +191,13 @@ class Zerigo {
         return out;
     }
 
-    // GET `path` into `doc`; its <root_name> element, nullptr when Zerigo
-    // answers 404 (no such host or zone).
-    const tinyxml2::XMLElement *get_xml(tinyxml2::XMLDocument &doc, const std::string &path,
-                                        const char *root_name) {
-        const adf::http::Response response = call("GET", path, "");
-        if (response.status == 404) return nullptr;
+    // The body of GET `path`; nothing when Zerigo answers 404 (no such host
+    // or zone).
+    std::optional<std::string> get_xml(const std::string &path, const adf::http::Deadline &deadline) {
+        adf::http::Response response = call("GET", path, "", deadline);
+        if (response.status == 404) return std::nullopt;
         require_success(response, "GET", path);
-        const tinyxml2::XMLElement *root = nullptr;
-        if (doc.Parse(response.body.data(), response.body.size()) == tinyxml2::XML_SUCCESS)
-            root = doc.FirstChildElement(root_name);
-        if (root == nullptr)
-            throw adf::Error(ADF_FAILED, "GET " + url(path) + ": expected XML with a <" +
-                                             root_name + "> element, got " +
-                                             adf::http::excerpt(response.body, 120));
-        return root;
+        return std::move(response.body);
     }
 
     void require_success(const adf::http::Response &response, const char *method,
@@ -258,11 +214,14 @@ class Zerigo {
         throw adf::Error(ADF_FAILED, detail);
     }
 
-    // One API request; no answer at all is an error naming it.
-    adf::http::Response call(const char *method, const std::string &path, const std::string &body) {
+    // One API request within the operation's deadline; no answer at all is
+    // an error naming it.
+    adf::http::Response call(const char *method, const std::string &path, const std::string &body,
+                             const adf::http::Deadline &deadline) {
         adf::http::Request request;
         request.method = method;
         request.url = url(path);
+        request.timeout = deadline.request_timeout(request_timeout_, std::string(method) + " " + request.url);
         request.headers = {"Accept: application/xml", "Expect:",
                            "User-Agent: autodnsfailover-zerigo/1.0"};
         if (!body.empty()) {
@@ -270,13 +229,13 @@ class Zerigo {
             request.body = body;
         }
         request.basic_auth = user_ + ":" + api_key_;
-        request.timeout = request_timeout_;
         request.max_body = kMaxBody;
         // The API is on the internet: a host that reaches it through the
         // proxy of its environment (https_proxy...) keeps doing so.
         request.use_proxy = true;
         adf::http::Response response = client_.perform(request);
-        if (!response.answered()) throw response.failure(std::string(method) + " " + request.url);
+        if (!response.answered())
+            throw deadline.failure(response, std::string(method) + " " + request.url);
         return response;
     }
 
@@ -290,7 +249,8 @@ class Zerigo {
     std::string endpoint_;
     uint32_t ttl_ = 60;
     double request_timeout_ = 10.0;
-    std::optional<Zone> zone_info_;
+    double operation_timeout_ = 30.0;
+    std::optional<zerigo::Zone> zone_info_;
 };
 
 }  // namespace

@@ -352,15 +352,30 @@ struct Names {
     RdfPtr owner;
 };
 
+// Why `fqdn` is not a name of the zone, or nothing.
+std::optional<std::string> name_problem(const StoreOptions &options, const Names &names,
+                                        const std::string &fqdn) {
+    if (!names.owner) return "\"" + fqdn + "\" is not a domain name";
+    if (!is_in_zone(names.owner.get(), names.origin.get()))
+        return without_trailing_dot(fqdn) + " is outside the zone " + options.zone +
+               " of zone file " + options.path;
+    return std::nullopt;
+}
+
 Names names_for(const StoreOptions &options, const std::string &fqdn) {
     Names names{domain_name(options.zone), domain_name(fqdn)};
-    if (!names.owner)
-        throw adf::Error(ADF_FAILED, "\"" + fqdn + "\" is not a domain name");
-    if (!is_in_zone(names.owner.get(), names.origin.get()))
-        throw adf::Error(ADF_FAILED, without_trailing_dot(fqdn) + " is outside the zone " +
-                                         options.zone + " of zone file " + options.path);
+    if (const std::optional<std::string> problem = name_problem(options, names, fqdn))
+        throw adf::Error(ADF_FAILED, *problem);
     return names;
 }
+
+}  // namespace
+
+std::optional<std::string> ZoneStore::name_problem(const std::string &fqdn) const {
+    return zonefile::name_problem(options_, {domain_name(options_.zone), domain_name(fqdn)}, fqdn);
+}
+
+namespace {
 
 std::set<std::string> canonical_set(const std::vector<std::string> &addresses, int family,
                                     const std::string &what) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ class ZoneStore {
     explicit ZoneStore(StoreOptions options);
 
     const StoreOptions &options() const { return options_; }
+
+    // Why `fqdn` cannot be managed in this zone (not a domain name, or
+    // outside it), or nothing when it can.
+    std::optional<std::string> name_problem(const std::string &fqdn) const;
 
     // The records of `fqdn` (exact owner, any case) and `family` (4: A,
     // 6: AAAA), in file order. Throws adf::Error(ADF_FAILED) when the file is

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,11 @@ class Zonefile {
         } catch (const adf::Error &e) {
             host.config_error(kZone, e.what());
         }
+    }
+
+    void validate_name(const std::string &fqdn) const {
+        if (const std::optional<std::string> problem = store_->name_problem(fqdn))
+            throw adf::Error(ADF_BAD_CONFIG, *problem);
     }
 
     void read(const std::string &fqdn, int family, adf::RecordSink &sink) {

@@ -40,6 +40,10 @@ Test control (no auth), JSON in and out, under /_control/:
                    {"method": "GET", "nth": 2, "remove": {"content": ".."}}:
                    a one-shot change by "someone else" made just before the
                    nth API request of that method from now on is handled
+  POST answer     {"method": "GET", "status": 200, "body": "...", "count": N}:
+                   answer the next N API requests of that method with this
+                   body, as it is (count -1: forever), for answers the real
+                   service never sends
   GET  log        every API request: method, path, query, authorization
                    ("ok", "missing", "wrong", "read-only"), body, status, at
   GET  state      every record
@@ -94,6 +98,7 @@ class Store:
         self.changes = []  # one-shot changes: method, nth, add/remove
         self.counts = {}  # API requests per method since the last change was set
         self.log = []
+        self.answers = []  # canned raw answers: method, status, body, count
 
     def absolute_name(self, zone_id, name):
         zone = self.zones[zone_id]
@@ -179,7 +184,10 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def send_json(self, status, payload, headers=None):
-        data = json.dumps(payload).encode()
+        self.send_raw(status, json.dumps(payload), headers)
+
+    def send_raw(self, status, text, headers=None):
+        data = text.encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -201,6 +209,12 @@ class Handler(BaseHTTPRequestHandler):
                  "authorization": self.authorization(), "body": body or None,
                  "at": time.monotonic()}
         headers = {}
+        canned = self.take_answer()
+        if canned is not None:
+            entry["status"] = canned["status"]
+            with self.store.lock:
+                self.store.log.append(entry)
+            return self.send_raw(canned["status"], canned["body"])
         try:
             status, payload = self.api(url, body, entry)
         except ApiError as error:
@@ -214,6 +228,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(status, payload, headers)
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = handle_any
+
+    def take_answer(self):
+        with self.store.lock:
+            for answer in self.store.answers:
+                if answer["method"] == self.command and answer["count"] != 0:
+                    if answer["count"] > 0:
+                        answer["count"] -= 1
+                    return answer
+        return None
 
     def authorization(self):
         header = self.headers.get("Authorization")
@@ -357,6 +380,11 @@ class Handler(BaseHTTPRequestHandler):
             if command == "change":
                 store.changes.append(payload)
                 store.counts = {}
+                return self.send_json(200, {})
+            if command == "answer":
+                store.answers.append({"method": payload.get("method", "GET"),
+                                      "status": int(payload.get("status", 200)),
+                                      "body": payload["body"], "count": payload.get("count", 1)})
                 return self.send_json(200, {})
             if command == "log":
                 return self.send_json(200, store.log)

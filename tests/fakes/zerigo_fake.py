@@ -30,6 +30,11 @@ Test control (no auth), JSON in and out, under /_control/:
   POST fault       {"mode": "hang" | "error" | "none", "status": 500,
                     "count": N}  (count: how many API requests; default all)
   POST fail-next   {"method": "POST", "status": 422, "errors": ["..."]}
+  POST answer      {"method": "GET", "path": "hosts.xml", "status": 200,
+                    "body": "<hosts>...", "count": N}: answer the next N API
+                   requests of that method whose path holds "path" with this
+                   body, as it is (count -1: until reset), for answers the
+                   real service never sent
   POST trigger     {"after": "read"} or {"before": "delete" | "create"} with
                    {"add": {"zone": .., "hostname": .., "host-type": ..,
                    "data": .., "ttl": .., "notes": ..}} or
@@ -105,6 +110,7 @@ class State:
         self.log = []
         self.fault = {"mode": "none", "status": 500, "count": None}
         self.fail_next = []  # [{"method", "status", "errors"}]
+        self.answers = []    # [{"method", "path", "status", "body", "count"}]
         self.triggers = []   # [{"when": "after"/"before", "event", "action"}]
 
     # -- zones and hosts (lock held by the caller) --
@@ -331,6 +337,11 @@ class Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.log.append(entry)
             fault = self.take_fault()
+            canned = self.take_answer(method, url.path)
+        if canned is not None:
+            entry["status"] = canned["status"]
+            self.send(canned["status"], canned["body"], "application/xml")
+            return
         if fault == "hang":
             entry["status"] = "hung"
             self.server.stopping.wait()  # never answers; freed at shutdown
@@ -347,6 +358,14 @@ class Handler(BaseHTTPRequestHandler):
             status, text, headers = error.status, error.body, {"Content-Type": error.content_type}
         entry["status"] = status
         self.send(status, text, headers.pop("Content-Type", "application/xml"), headers)
+
+    def take_answer(self, method, path):
+        for answer in self.state.answers:
+            if answer["method"] == method and answer["path"] in path and answer["count"] != 0:
+                if answer["count"] > 0:
+                    answer["count"] -= 1
+                return answer
+        return None
 
     def take_fault(self):
         fault = self.state.fault
@@ -511,6 +530,12 @@ class Handler(BaseHTTPRequestHandler):
             return {}
         if command == "fail-next":
             state.fail_next.append(request)
+            return {}
+        if command == "answer":
+            state.answers.append({"method": request.get("method", "GET"),
+                                  "path": request.get("path", ""),
+                                  "status": int(request.get("status", 200)),
+                                  "body": request["body"], "count": request.get("count", 1)})
             return {}
         if command == "trigger":
             action = {k: request[k] for k in ("add", "remove") if k in request}

@@ -165,12 +165,20 @@ def absolute(name):
     return name if name.endswith(".") else name + "."
 
 
+def encoded(body):
+    """An answer body: a str as it is, anything else as JSON."""
+    return (body if isinstance(body, str) else json.dumps(body)).encode()
+
+
 class RecordingProxy:
     """Forwards HTTP requests to 127.0.0.1:`target_port` and logs each one
     (method, path, body, status). Hooks:
       before(method, nth, action): run action() just before forwarding the
         nth request of `method` (1-based), once;
-      answer_next(method, status, body): answer the next such request itself."""
+      answer_next(method, status, body): answer the next such request itself
+        (body: JSON-able, or a str sent as it is);
+      rewrite(method, change): pass every answer to a request of `method`
+        through change(decoded JSON) -> JSON-able or str, until rewrite(method, None)."""
 
     def __init__(self, target_port):
         self.target_port = target_port
@@ -178,6 +186,7 @@ class RecordingProxy:
         self.requests = []
         self._hooks = []
         self._canned = []
+        self._rewrites = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self._server.daemon_threads = True
@@ -203,6 +212,13 @@ class RecordingProxy:
     def answer_next(self, method, status, body):
         with self._lock:
             self._canned.append({"method": method, "status": status, "body": body})
+
+    def rewrite(self, method, change):
+        with self._lock:
+            if change is None:
+                self._rewrites.pop(method, None)
+            else:
+                self._rewrites[method] = change
 
     def methods(self):
         return [r["method"] for r in self.requests]
@@ -251,12 +267,16 @@ class RecordingProxy:
                     hook["action"]()
                 if canned:
                     status, content_type = canned["status"], "application/json"
-                    data = json.dumps(canned["body"]).encode()
+                    data = encoded(canned["body"])
                 else:
                     headers = {name: value for name, value in self.headers.items()
                                if name.lower() in ("x-api-key", "content-type", "accept")}
                     status, content_type, data = proxy._forward(self.command, self.path,
                                                                 headers, body)
+                    with proxy._lock:
+                        change = proxy._rewrites.get(self.command)
+                    if change and data:
+                        data = encoded(change(json.loads(data)))
                 entry["status"] = status
                 if status == 204:
                     data = b""

@@ -85,6 +85,8 @@ def test_static_address_from_the_environment(tmp_path):
     (["::1", "192.0.2.1", "2001:db8::1"], "ipaddr.address[2]", "at most one per family"),
     (["192.0.2.1", "300.1.1.1"], "ipaddr.address[1]", "not an IPv4 or IPv6 address"),
     (42, "ipaddr.address", "expected"),
+    ("0.0.0.0", "ipaddr.address", "the unspecified address, never a server's own"),
+    (["192.0.2.1", "::"], "ipaddr.address[1]", "the unspecified address"),
 ])
 def test_static_config_errors_exit_2_naming_the_key(tmp_path, address, path, words):
     section = {"plugin": "static"}

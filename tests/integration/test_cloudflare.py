@@ -2,6 +2,7 @@
 records part of the Cloudflare API v4), driven through
 `autodnsfailover probe dns ...`."""
 import json
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from conftest import base_config, example_config, free_port, probe, run
 from fixtures_common import FakeService, elapsed, no_proxy_environment  # noqa: F401
+from rounds import assert_round_read_nothing, dns_call, one_round
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "cloudflare_fake.py"
 TOKEN = "cf-token-that-must-never-be-logged"
@@ -164,11 +166,12 @@ def test_remove_deletes_only_that_record(fake, tmp_path):
     assert delete["path"] == f"/client/v4/zones/{ZONE_ID}/dns_records/{target['id']}"
 
 
-def test_remove_of_the_last_record_is_refused(fake, tmp_path):
+def test_remove_of_the_last_record_is_refused_by_the_plugin_itself(fake, tmp_path):
     fake.seed(a_record("192.0.2.1"))
-    result = probe(tmp_path, config(fake), "dns", "remove", FQDN, "192.0.2.1")
-    assert result.returncode == 1
-    assert "last record" in result.stderr and "never emptied" in result.stderr
+    result = dns_call(tmp_path, config(fake), FQDN, "192.0.2.1")
+    assert result.returncode == 1, result.stderr
+    assert (f"refusing to remove {FQDN} A 192.0.2.1: it is the last record of the name, and a "
+            "pool is never emptied") in result.stderr
     assert api_requests(fake, "DELETE") == []
 
 
@@ -353,3 +356,89 @@ def test_fake_refuses_what_cloudflare_refuses(fake):
     assert status == 200 and listing["result_info"] == {
         "page": 1, "per_page": 5, "count": 1, "total_count": 1, "total_pages": 1}
     assert fake.api("DELETE", f"{path}/{created['result']['id']}")[0] == 200
+
+
+# --- malformed answers: a read is complete or an error ----------------------
+
+def listing(result, info=None):
+    """A listing envelope with `result` as its records."""
+    return json.dumps({"success": True, "errors": [], "messages": [], "result": result,
+                       "result_info": info or {"page": 1, "per_page": 100, "count": 1,
+                                               "total_count": 1, "total_pages": 1}})
+
+
+def listed(**fields):
+    record = {"id": "372e67954025e0ba6aaa6d586b9e0b59", "type": "A", "name": FQDN,
+              "content": "192.0.2.1", "ttl": 60, "comment": None}
+    record.update(fields)
+    return {k: v for k, v in record.items() if v != "-"}
+
+
+MALFORMED = [
+    ("type-missing", listing([listed(type="-")]), '"type" is missing'),
+    ("type-null", listing([listed(type=None)]), '"type" is null, not a string'),
+    ("name-missing", listing([listed(name="-")]), '"name" is missing'),
+    ("name-null", listing([listed(name=None)]), '"name" is null, not a string'),
+    ("nested-result", listing([[listed()]]), "result[0]: not a record object"),
+    ("type-lower-case", listing([listed(type="a")]), 'the record type "a" is not a DNS record type'),
+    ("another-name", listing([listed(name="mail.example.test")]),
+     f'a record of "mail.example.test" type "A", where only {FQDN} A records belong'),
+    ("another-type", listing([listed(type="TXT", content="x")]),
+     f'type "TXT", where only {FQDN} A records belong'),
+    ("content-not-an-address", listing([listed(content="web-1")]),
+     'the value "web-1" of a A record is not an IPv4 address'),
+    ("ttl-missing", listing([listed(ttl="-")]), '"ttl" is missing'),
+    ("no-result-info", json.dumps({"success": True, "result": [listed()]}),
+     'no "result_info" object'),
+]
+
+
+@pytest.mark.parametrize("body, fault", [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+def test_a_malformed_listing_fails_the_read_and_the_round_writes_nothing(fake, tmp_path, body,
+                                                                         fault):
+    fake.seed(a_record("192.0.2.1"), a_record("192.0.2.2"))
+    fake.control("answer", {"method": "GET", "body": body, "count": -1})
+    read = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    assert read.returncode == 1, read.stderr
+    assert "a malformed answer, nothing is trusted" in read.stderr
+    assert fault in read.stderr
+    assert read.stdout == ""
+
+    result = one_round(tmp_path, config(fake)["dns"], FQDN)
+    assert_round_read_nothing(result)
+    assert [e["method"] for e in fake.log() if e["method"] != "GET"] == []
+    assert fake.contents() == ["192.0.2.1", "192.0.2.2"]
+
+
+def test_the_same_round_adds_itself_when_the_listing_is_sound(fake, tmp_path):
+    fake.seed(a_record("192.0.2.1"), a_record("192.0.2.2"))
+    result = one_round(tmp_path, config(fake)["dns"], FQDN)
+    assert result.returncode == 0, result.stderr
+    assert "added myself (127.0.0.11) into DNS" in result.stderr
+    assert fake.contents() == ["127.0.0.11", "192.0.2.1", "192.0.2.2"]
+
+
+def test_a_billion_pages_end_with_a_clear_error_within_the_operation_timeout(fake, tmp_path):
+    # Each page is answered at once with a record and the claim of a
+    # billion pages; only the deadline of the whole read stops it (it used
+    # to page for ever).
+    fake.control("answer", {"method": "GET", "count": -1, "body": listing(
+        [listed()], {"page": 1, "per_page": 100, "count": 1, "total_pages": 1_000_000_000})})
+    result, seconds = elapsed(probe, tmp_path, config(fake, operation_timeout=1.5), "dns", "read",
+                              FQDN)
+    assert result.returncode == 3, result.stderr
+    assert re.search(r"gave up (before|during) (GET \S+ \()?listing the A records of "
+                     r"www\.example\.test \(page \d+ of 1000000000\)\)?: the operation took",
+                     result.stderr), result.stderr
+    assert 'its limit is 1.5 s (key "operation_timeout")' in result.stderr
+    assert seconds < 15
+    assert len(api_requests(fake, "GET")) >= 2  # it did page, until the deadline
+
+
+def test_operation_timeout_bounds_retries_too(fake, tmp_path):
+    fake.control("throttle", {"count": -1, "status": 503})
+    result, seconds = elapsed(probe, tmp_path,
+                              config(fake, operation_timeout=1, max_retry_time=60), "dns", "read",
+                              FQDN)
+    assert result.returncode == 3, result.stderr
+    assert seconds < 10

@@ -374,7 +374,7 @@ def test_plugins_json_lists_kind_name_version_and_abi():
     for name, kind in [("fixed-interval", "timer"), ("static", "ipaddr"), ("ifaddr", "ipaddr"),
                        ("tcp-check", "check"), ("zonefile", "dns")]:
         assert rows[name]["kind"] == kind
-        assert rows[name]["abi_version"] == "1.0"
+        assert rows[name]["abi_version"] == "1.1"
         assert rows[name]["version"]
         assert rows[name]["usable"] is True
 
@@ -383,7 +383,7 @@ def test_usage_errors_exit_2_and_version_prints():
     assert run(["run"]).returncode == 2
     assert run(["no-such-command"]).returncode == 2
     version = run(["--version"])
-    assert version.returncode == 0 and "plugin ABI 1.0" in version.stdout
+    assert version.returncode == 0 and "plugin ABI 1.1" in version.stdout
 
 
 def test_a_and_aaaa_are_managed_alike(tmp_path):
@@ -488,7 +488,7 @@ def test_a_refused_plugin_does_not_hide_the_other_sections_errors(tmp_path):
     cfg = pool.config(check={"plugin": "abi-major"}, dns={"plugin": "dns-memory", "stat": "x"})
     result = run(["check-config", "-c", cfg])
     assert result.returncode == 2
-    assert "abi-major.so" in result.stderr and "ABI version 99.0" in result.stderr
+    assert "abi-major.so" in result.stderr and "ABI version 99.1" in result.stderr
     assert "dns.stat: unknown key for plugin dns-memory" in result.stderr
 
 

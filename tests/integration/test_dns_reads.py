@@ -9,9 +9,10 @@ import socket
 
 import pytest
 
-from conftest import (PLUGIN_DIR, TEST_PLUGIN_DIR, base_config, free_port, run, wait_until,
-                      write_config)
+from conftest import base_config, free_port, run, wait_until, write_config
 from dns_servers import bind_server, knot_server, static_server, zone_text
+from rounds import assert_round_read_nothing, one_round, round_config
+from scripted_dns import ScriptedDns
 
 FQDN = "www.example.test"
 SELF = "127.0.0.11"
@@ -44,22 +45,9 @@ class MemoryBackend:
 def daemon_config(tmp_path, dns, servers, dead=(), fqdn=FQDN, timeout=1, name="daemon"):
     """A daemon for SELF under `fqdn` reading over DNS from `servers` (None:
     no read_from); the peers in `dead` fail their checks."""
-    dead_file = tmp_path / "dead.txt"
-    dead_file.write_text("".join(a + "\n" for a in dead))
-    config = {
-        "fqdn": fqdn,
-        "plugin_dirs": [str(PLUGIN_DIR), str(TEST_PLUGIN_DIR)],
-        "ipaddr": {"plugin": "static", "address": SELF},
-        "dns": dns,
-        "check": {"plugin": "check-deadlist", "dead_file": str(dead_file)},
-        "timer": {"plugin": "fixed-interval", "interval": 0.2, "timeout": 0.2, "retry": 1},
-        "safety": {"self_check_failure_delay": 0.1},
-        "logging": {"level": "debug"},
-        "families": [4],
-    }
-    if servers is not None:
-        config["read_from"] = {"servers": servers, "timeout": timeout}
-    return write_config(tmp_path / f"{name}.json", config)
+    read_from = None if servers is None else {"servers": servers, "timeout": timeout}
+    return round_config(tmp_path, dns, fqdn, dead=dead, read_from=read_from, address=SELF,
+                        interval=0.2, timeout=0.2, name=name)
 
 
 def run_once(config_path):
@@ -218,3 +206,24 @@ def test_bad_read_from_is_a_config_error_naming_the_path(tmp_path, adf_binary):
         assert result.returncode == 2, result.stderr
         assert "read_from.servers[1]: \"ns1.example.test:53\": not an IP address" in result.stderr
         assert "read_from.timeout: expected a number" in result.stderr
+
+
+@pytest.mark.parametrize("record, named", [
+    (("other.example.test.", "IN", "A", "127.0.0.12"), "other.example.test IN A"),
+    (("www.example.test.", "IN", "AAAA", "2001:db8::12"), "www.example.test IN AAAA"),
+    (("www.example.test.", "CH", "A", "127.0.0.12"), "www.example.test CH A"),
+], ids=["another-name", "aaaa-for-an-a-query", "class-ch"])
+def test_an_answer_holding_other_records_fails_the_read_and_writes_nothing(tmp_path, record,
+                                                                           named):
+    # Authoritative NOERROR, but nothing of our set in it: taken as "no
+    # records", the round would add this host through the backend.
+    backend = MemoryBackend(tmp_path / "state.json", addresses=["127.0.0.12"])
+    with ScriptedDns([record]) as server:
+        result = one_round(tmp_path, backend.config(), FQDN,
+                           read_from={"servers": [server.address], "timeout": 1})
+    assert_round_read_nothing(result)
+    assert (f"read over DNS from {server.address} failed: a malformed answer, nothing is "
+            f"trusted: the answer holds a record of {named}, where only {FQDN} A IN records "
+            "belong") in result.stderr
+    assert backend.writes() == []
+    assert backend.addresses() == ["127.0.0.12"]

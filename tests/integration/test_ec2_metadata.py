@@ -204,3 +204,25 @@ def test_the_daemon_reuses_one_token_every_round(tmp_path, moto_endpoint, listen
         assert len(imds.requests("PUT", TOKEN)) == 1, output
         assert {h["x-aws-ec2-metadata-token"] for _, _, h in imds.requests("GET")} == {"token-1"}
     assert route53.record_set(zone_id, fqdn) == (60, ["127.0.0.1"]), output
+
+
+@pytest.mark.parametrize("body", ["203.0.113.7\x00junk", "203.0.113.7 junk", "0.0.0.0"])
+def test_an_address_with_a_tail_or_the_unspecified_one_is_an_error(tmp_path, body):
+    with FakeImds({PUBLIC: [(200, body)]}) as imds:
+        result = probe(tmp_path, ipaddr_config(imds.endpoint), "ipaddr")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.strip() == ""
+    assert ("which is not an IPv4 address" in result.stderr or
+            "the unspecified address, which is never this instance's own" in result.stderr)
+
+
+@pytest.mark.parametrize("token", ["token-1\r\nX-Injected: yes", "token-1\nHost: evil",
+                                   "tok en", "token-\x7f"])
+def test_a_token_that_would_inject_headers_is_refused_and_never_sent(tmp_path, token):
+    with FakeImds({f"PUT {TOKEN}": [(200, token)], PUBLIC: [(200, "203.0.113.7")]}) as imds:
+        result = probe(tmp_path, ipaddr_config(imds.endpoint), "ipaddr")
+        assert result.returncode == 1, result.stderr
+        assert (f"the IMDSv2 token from PUT {imds.endpoint}{TOKEN} holds a control character, "
+                "space or non-ASCII byte") in result.stderr
+        assert "so it is not sent on as a header" in result.stderr
+        assert imds.requests("GET") == []

@@ -6,9 +6,10 @@ import shutil
 
 import pytest
 
-from conftest import base_config, example_config, free_port, probe, run
+from conftest import base_config, example_config, free_port, probe, run, write_config
 from fixtures_common import no_proxy_environment  # noqa: F401
 from pdns_server import API_KEY, PdnsServer, RecordingProxy
+from rounds import SELF, assert_round_read_nothing, dns_call, one_round
 
 ZONE = "example.test"
 FQDN = "www.example.test"
@@ -47,11 +48,11 @@ def proxy(pdns):
         recording.stop()
 
 
-def config(endpoint, **dns):
+def config(endpoint, fqdn=FQDN, **dns):
     section = {"plugin": "powerdns", "endpoint": endpoint, "zone": ZONE, "api_key": API_KEY,
                "request_timeout": 5}
     section.update(dns)
-    return base_config(fqdn=FQDN, dns={k: v for k, v in section.items() if v is not None})
+    return base_config(fqdn=fqdn, dns={k: v for k, v in section.items() if v is not None})
 
 
 def records(result):
@@ -174,11 +175,12 @@ def test_remove_keeps_the_rest_of_the_rrset(pdns, proxy, tmp_path):
     assert pdns.served(FQDN, "A") == ["192.0.2.2"]
 
 
-def test_remove_of_the_last_record_is_refused(pdns, proxy, tmp_path):
+def test_remove_of_the_last_record_is_refused_by_the_plugin_itself(pdns, proxy, tmp_path):
     pdns.set_rrset(ZONE, FQDN, "A", ["192.0.2.1"])
-    result = probe(tmp_path, config(proxy.endpoint), "dns", "remove", FQDN, "192.0.2.1")
-    assert result.returncode == 1
-    assert "last record" in result.stderr and "never emptied" in result.stderr
+    result = dns_call(tmp_path, config(proxy.endpoint), FQDN, "192.0.2.1")
+    assert result.returncode == 1, result.stderr
+    assert (f"refusing to remove {FQDN} A 192.0.2.1: it is the last record of the name, and a "
+            "pool is never emptied") in result.stderr
     assert "PATCH" not in proxy.methods()
     assert pdns.served(FQDN, "A") == ["192.0.2.1"]
 
@@ -216,8 +218,8 @@ def test_bad_api_key_fails_without_revealing_it(pdns, tmp_path):
 
 
 def test_unknown_zone_fails_naming_it(pdns, tmp_path):
-    result = probe(tmp_path, config(pdns.endpoint, zone="missing.test"), "dns", "add",
-                   "www.missing.test", "192.0.2.1")
+    result = probe(tmp_path, config(pdns.endpoint, zone="missing.test", fqdn="www.missing.test"),
+                   "dns", "add", "www.missing.test", "192.0.2.1")
     assert result.returncode == 1
     assert 'zone "missing.test." not found on PowerDNS server "localhost"' in result.stderr
 
@@ -288,3 +290,100 @@ def test_example_config_works_against_a_real_server(pdns, tmp_path):
     read = run(["probe", "-c", config, "dns", "read", FQDN])
     assert read.stdout == "192.0.2.1 60 web-1\n", read.stderr
     assert pdns.served(FQDN, "A") == ["192.0.2.1"]
+
+
+# --- malformed answers: a read is complete or an error ----------------------
+
+PEERS = ["192.0.2.1", "192.0.2.2"]
+
+
+def ours(zone):
+    """The A RRset of FQDN in a zone document."""
+    return next(r for r in zone["rrsets"] if r["name"] == FQDN + "." and r["type"] == "A")
+
+
+def set_in_ours(field, value):
+    def change(zone):
+        ours(zone)[field] = value
+        return zone
+    return change
+
+
+def drop_from_ours(field):
+    def change(zone):
+        del ours(zone)[field]
+        return zone
+    return change
+
+
+def with_rrsets(make):
+    def change(zone):
+        zone["rrsets"] = make(zone["rrsets"])
+        return zone
+    return change
+
+
+MALFORMED = [
+    ("records-null", set_in_ours("records", None), '"records" is null, not a list'),
+    ("records-missing", drop_from_ours("records"), '"records" is missing'),
+    ("name-missing", drop_from_ours("name"), '"name" is missing'),
+    ("name-null", set_in_ours("name", None), '"name" is null, not a string'),
+    ("type-lower-case", set_in_ours("type", "a"), 'the record type "a" is not a DNS record type'),
+    ("type-missing", drop_from_ours("type"), '"type" is missing'),
+    ("type-null", set_in_ours("type", None), '"type" is null, not a string'),
+    ("rrsets-non-object", with_rrsets(lambda rrsets: rrsets + [5, "x"]), "not an RRset object"),
+    ("rrsets-nested", with_rrsets(lambda rrsets: [rrsets]), "rrsets[0]: not an RRset object"),
+    ("record-not-an-object", set_in_ours("records", [["192.0.2.1"]]), "records[0] is"),
+    ("content-not-an-address", set_in_ours("records", [{"content": "web", "disabled": False}]),
+     'the value "web" of a A record is not an IPv4 address'),
+    ("not-json", lambda zone: "<html>502 Bad Gateway</html>", "the answer is not JSON"),
+]
+
+
+@pytest.mark.parametrize("change, fault", [m[1:] for m in MALFORMED],
+                         ids=[m[0] for m in MALFORMED])
+def test_a_malformed_zone_fails_the_read_and_the_round_writes_nothing(pdns, proxy, tmp_path,
+                                                                       change, fault):
+    # The real server holds two peers. Read as an empty set, this zone once
+    # made the round PATCH REPLACE the RRset with this host alone: every
+    # peer deleted.
+    pdns.set_rrset(ZONE, FQDN, "A", PEERS)
+    proxy.rewrite("GET", change)
+    read = probe(tmp_path, config(proxy.endpoint), "dns", "read", FQDN)
+    assert read.returncode == 1, read.stderr
+    assert "a malformed answer, nothing is trusted" in read.stderr
+    assert fault in read.stderr
+    assert read.stdout == ""
+
+    result = one_round(tmp_path, config(proxy.endpoint)["dns"], FQDN)
+    assert_round_read_nothing(result)
+    assert fault.replace('"', '\\"') in result.stderr  # the log line quotes the reason
+    assert "PATCH" not in proxy.methods()
+    assert pdns.served(FQDN, "A") == PEERS
+
+
+def test_the_same_round_adds_itself_when_the_zone_is_sound(pdns, proxy, tmp_path):
+    """The other half of the test above: its round does write when it can read."""
+    pdns.set_rrset(ZONE, FQDN, "A", PEERS)
+    result = one_round(tmp_path, config(proxy.endpoint)["dns"], FQDN)
+    assert result.returncode == 0, result.stderr
+    assert "added myself (127.0.0.11) into DNS" in result.stderr
+    assert proxy.methods().count("PATCH") == 1
+    assert pdns.served(FQDN, "A") == sorted(PEERS + [SELF])
+
+
+def test_other_names_and_types_in_the_zone_are_well_formed_and_left_out(pdns, tmp_path):
+    pdns.set_rrset(ZONE, FQDN, "A", PEERS)
+    pdns.set_rrset(ZONE, FQDN, "TXT", ['"v=spf1 -all"'])
+    pdns.set_rrset(ZONE, "mail.example.test", "A", ["192.0.2.9"])
+    read = probe(tmp_path, config(pdns.endpoint), "dns", "read", FQDN)
+    assert read.returncode == 0, read.stderr
+    assert [r[0] for r in records(read)] == PEERS
+
+
+def test_a_name_outside_the_zone_fails_check_config(tmp_path):
+    result = run(["check-config", "-c", write_config(
+        tmp_path / "outside.json", config("http://127.0.0.1:9", fqdn="www.other.test"))])
+    assert result.returncode == 2, result.stderr
+    assert ('fqdn: plugin powerdns (dns) cannot manage www.other.test: "www.other.test" is not '
+            'inside the zone "example.test"') in result.stderr

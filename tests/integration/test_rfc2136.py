@@ -11,6 +11,8 @@ import pytest
 from conftest import (BINARY, base_config, example_config, free_port, probe, record_ttls, run,
                       write_config)
 from dns_servers import bind_server, dns_server, generate_key
+from rounds import assert_round_read_nothing, dns_call, one_round
+from scripted_dns import ScriptedDns
 
 FQDN = "www.example.test"
 POOL = ["www 120 IN A 192.0.2.1", "www 120 IN A 192.0.2.2", "www 120 IN AAAA 2001:db8::1"]
@@ -23,8 +25,8 @@ def ttls(server, name, rdtype="A"):
     return {rdata.to_text(): rrset.ttl for rrset in answer.answer for rdata in rrset}
 
 
-def rfc2136_config(server, **keys):
-    return base_config(dns=server.plugin_config(**keys))
+def rfc2136_config(server, fqdn=FQDN, **keys):
+    return base_config(fqdn=fqdn, dns=server.plugin_config(**keys))
 
 
 @pytest.fixture(params=BOTH)
@@ -72,11 +74,12 @@ def test_remove_takes_one_address_out(tmp_path, server):
     assert server.dig(FQDN, "AAAA") == {"2001:db8::1"}
 
 
-def test_remove_of_the_last_record_is_refused_and_sends_nothing(tmp_path, server):
+def test_remove_of_the_last_record_is_refused_by_the_plugin_itself(tmp_path, server):
     config = rfc2136_config(server)
-    result = probe(tmp_path, config, "dns", "remove", FQDN, "2001:db8::1")
+    result = dns_call(tmp_path, config, FQDN, "2001:db8::1")
     assert result.returncode == 1, result.stderr
-    assert "last record" in result.stderr
+    assert (f"refusing to remove 2001:db8::1, the last record of {FQDN} AAAA: a pool is never "
+            "emptied") in result.stderr
     assert server.dig(FQDN, "AAAA") == {"2001:db8::1"}
 
 
@@ -324,9 +327,18 @@ def test_name_outside_the_zone_is_exit_1_naming_both(tmp_path, adf_binary):
     assert "www.other.test is not in zone example.test" in result.stderr
 
 
+def test_a_configured_name_outside_the_zone_fails_check_config(tmp_path, adf_binary):
+    config = silent_config(53)
+    config["fqdn"] = ["www.example.test", "www.other.test"]
+    result = run(["check-config", "-c", write_config(tmp_path / "outside.json", config)])
+    assert result.returncode == 2, result.stderr
+    assert ("fqdn[1]: plugin rfc2136 (dns) cannot manage www.other.test: www.other.test is not "
+            "in zone example.test (the dns plugin's \"zone\")") in result.stderr
+
+
 def test_zone_the_server_does_not_serve_is_refused_exit_1(tmp_path, adf_binary):
     with bind_server(tmp_path, records=POOL) as server:
-        config = rfc2136_config(server, zone="other.test")
+        config = rfc2136_config(server, zone="other.test", fqdn="www.other.test")
         result = probe(tmp_path, config, "dns", "read", "www.other.test")
         assert result.returncode == 1, result.stderr
         assert "REFUSED" in result.stderr and "other.test" in result.stderr
@@ -383,3 +395,47 @@ def test_example_config_passes_check_config(tmp_path, adf_binary):
     result = run(["check-config", "-c", config])
     assert result.returncode == 0, result.stderr
     assert "dns: rfc2136" in result.stdout
+
+
+# --- malformed answers: a read is complete or an error ----------------------
+
+MALFORMED_ANSWERS = [
+    ("another-name", ("other.example.test.", "IN", "A", "192.0.2.9"), "other.example.test IN A"),
+    ("aaaa-for-an-a-query", ("www.example.test.", "IN", "AAAA", "2001:db8::1"),
+     "www.example.test IN AAAA"),
+    ("class-ch", ("www.example.test.", "CH", "A", "192.0.2.1"), "www.example.test CH A"),
+]
+
+
+@pytest.mark.parametrize("record, named", [m[1:] for m in MALFORMED_ANSWERS],
+                         ids=[m[0] for m in MALFORMED_ANSWERS])
+def test_an_answer_holding_other_records_fails_the_read_and_the_round_updates_nothing(
+        tmp_path, adf_binary, record, named):
+    # An authoritative NOERROR whose answer section holds none of our set:
+    # read as "no records", the round would add itself to an empty set.
+    with ScriptedDns([record]) as server:
+        dns = {"plugin": "rfc2136", "server": "127.0.0.1", "port": server.port,
+               "zone": "example.test", "timeout": 1}
+        read = probe(tmp_path, base_config(dns=dns), "dns", "read", FQDN)
+        assert read.returncode == 1, read.stderr
+        assert (f"answered the query for {FQDN} A with a malformed answer, nothing is trusted: "
+                f"the answer holds a record of {named}, where only {FQDN} A IN records "
+                "belong") in read.stderr
+        assert read.stdout == ""
+
+        result = one_round(tmp_path, dns, FQDN)
+        assert_round_read_nothing(result)
+        assert "UPDATE" not in server.opcodes()
+        assert set(server.opcodes()) == {"QUERY"}
+
+
+def test_the_scripted_answer_alone_is_read_and_the_round_updates(tmp_path, adf_binary):
+    """The other half: the same responder with our record in its answer."""
+    with ScriptedDns([("www.example.test.", "IN", "A", "192.0.2.9")]) as server:
+        dns = {"plugin": "rfc2136", "server": "127.0.0.1", "port": server.port,
+               "zone": "example.test", "timeout": 1}
+        read = probe(tmp_path, base_config(dns=dns), "dns", "read", FQDN)
+        assert read.returncode == 0, read.stderr
+        assert read.stdout == "192.0.2.9 60 \n"
+        one_round(tmp_path, dns, FQDN)
+        assert "UPDATE" in server.opcodes()

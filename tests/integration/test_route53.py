@@ -9,7 +9,8 @@ import pytest
 
 from aws_fixtures import (R53, R53_NS, AwsProxy, FakeImds, MotoRoute53, authorization_parts,
                           aws_error_xml, botocore_signature, moto_endpoint, unique_zone)
-from conftest import base_config, free_port, probe
+from conftest import base_config, free_port, probe, run, write_config
+from rounds import assert_round_read_nothing, dns_call, one_round
 
 __all__ = ["moto_endpoint"]  # the fixture, imported for pytest
 
@@ -18,11 +19,11 @@ SECRET = "route53-test-secret-Xq9"
 TOKEN = "route53-test-session-token-Zk7"
 
 
-def dns_config(endpoint, **keys):
-    """A probe config with the route53 plugin; keys set to None are left out."""
+def dns_config(endpoint, fqdn="www.example.test", **keys):
+    """A probe config with the route53 plugin for `fqdn`; keys set to None are left out."""
     dns = {"plugin": "route53", "endpoint": endpoint, "access_key_id": ACCESS_KEY,
            "secret_access_key": SECRET, "max_retry_time": 5, **keys}
-    return base_config(dns={k: v for k, v in dns.items() if v is not None})
+    return base_config(fqdn=fqdn, dns={k: v for k, v in dns.items() if v is not None})
 
 
 @pytest.fixture
@@ -173,6 +174,20 @@ def test_probe_never_removes_the_last_value(tmp_path, route53, zone, proxy, forc
     assert posts(proxy) == []
 
 
+def test_removing_the_last_value_is_refused_by_the_plugin_itself(tmp_path, route53, zone, proxy):
+    # Below the probe's own refusal: a DELETE alone would empty the name.
+    name, zone_id = zone
+    fqdn = f"www.{name}"
+    route53.create_set(zone_id, fqdn, "A", 60, ["192.0.2.1"])
+    result = dns_call(tmp_path, dns_config(proxy.endpoint, hosted_zone_id=zone_id, fqdn=fqdn),
+                      fqdn, "192.0.2.1")
+    assert result.returncode == 1, result.stderr
+    assert (f"refusing to remove {fqdn} A 192.0.2.1: it is the last record of the name, and a "
+            "pool is never emptied") in result.stderr
+    assert posts(proxy) == []
+    assert route53.record_set(zone_id, fqdn) == (60, ["192.0.2.1"])
+
+
 def test_aaaa_records(tmp_path, route53, zone):
     name, zone_id = zone
     fqdn = f"v6.{name}"
@@ -257,7 +272,7 @@ def test_unknown_zone_id_fails_quoting_aws(tmp_path, route53):
 
 def test_unknown_zone_name_fails_naming_it(tmp_path, route53):
     missing = unique_zone()
-    result = probe(tmp_path, dns_config(route53.endpoint, zone=missing),
+    result = probe(tmp_path, dns_config(route53.endpoint, zone=missing, fqdn=f"www.{missing}"),
                    "dns", "read", f"www.{missing}")
     assert result.returncode == 1, result.stderr
     assert f'no hosted zone is named "{missing}"' in result.stderr
@@ -267,12 +282,39 @@ def test_zone_by_name_is_looked_up_once(tmp_path, route53, zone, proxy):
     name, zone_id = zone
     fqdn = f"www.{name}"
     route53.create_zone(f"other.{name}")  # listed after it: must not be taken
-    result = probe(tmp_path, dns_config(proxy.endpoint, zone=name + "."),
+    result = probe(tmp_path, dns_config(proxy.endpoint, zone=name + ".", fqdn=fqdn),
                    "dns", "add", fqdn, "192.0.2.1")
     assert result.returncode == 0, result.stderr
     assert route53.record_set(zone_id, fqdn) == (60, ["192.0.2.1"])
     lookups = [r for r in proxy.requests if "/hostedzonesbyname" in r.path]
     assert len(lookups) == 1  # a read and a write, one lookup
+
+
+@pytest.mark.parametrize("zone_id", ["Z12 3", "z0123456789", "/hostedzone/", "../Z1",
+                                     "/hostedzone/Z1/rrset", "Z" * 33])
+def test_a_malformed_hosted_zone_id_fails_check_config(tmp_path, zone_id):
+    result = run(["check-config", "-c", write_config(
+        tmp_path / "zone-id.json", dns_config("http://127.0.0.1:9", hosted_zone_id=zone_id))])
+    assert result.returncode == 2, result.stderr
+    assert "dns.hosted_zone_id: expected a hosted zone's id, capital letters and digits" in \
+        result.stderr
+    assert json.dumps(zone_id) in result.stderr
+
+
+@pytest.mark.parametrize("zone_id", ["Z0123456789ABCDEFGHIJ", "/hostedzone/Z1D633PJN98FT9"])
+def test_hosted_zone_ids_as_aws_writes_them_pass_check_config(tmp_path, zone_id):
+    result = run(["check-config", "-c", write_config(
+        tmp_path / "zone-id.json", dns_config("http://127.0.0.1:9", hosted_zone_id=zone_id))])
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_name_outside_the_named_zone_fails_check_config(tmp_path):
+    result = run(["check-config", "-c", write_config(
+        tmp_path / "outside.json",
+        dns_config("http://127.0.0.1:9", zone="example.test", fqdn="www.other.test"))])
+    assert result.returncode == 2, result.stderr
+    assert ('fqdn: plugin route53 (dns) cannot manage www.other.test: "www.other.test" is not '
+            'inside the zone "example.test"') in result.stderr
 
 
 @pytest.mark.parametrize("keys, path", [
@@ -347,7 +389,7 @@ def test_other_errors_fail_quoting_aws_code_and_message(tmp_path, zone, proxy):
 
 def test_one_connection_is_kept_alive_across_calls(tmp_path, zone, proxy):
     name, zone_id = zone
-    result = probe(tmp_path, dns_config(proxy.endpoint, zone=name),
+    result = probe(tmp_path, dns_config(proxy.endpoint, zone=name, fqdn=f"www.{name}"),
                    "dns", "add", f"www.{name}", "192.0.2.1")
     assert result.returncode == 0, result.stderr
     assert len(proxy.requests) == 3  # zone lookup, read, change
@@ -504,3 +546,71 @@ def test_signature_matches_botocore(tmp_path, zone, proxy):
                                        request.body.decode(), ACCESS_KEY, SECRET, TOKEN)
         assert reference["signed_headers"] == auth["SignedHeaders"]
         assert reference["signature"] == auth["Signature"], reference["canonical_request"]
+
+
+# --- malformed answers: a read is complete or an error ----------------------
+
+def listing(*sets):
+    return (200, f'<?xml version="1.0"?><ListResourceRecordSetsResponse xmlns="{R53_NS}">'
+                 f"<ResourceRecordSets>{''.join(sets)}</ResourceRecordSets>"
+                 f"<IsTruncated>false</IsTruncated><MaxItems>1</MaxItems>"
+                 f"</ListResourceRecordSetsResponse>")
+
+
+def rrset(name="{fqdn}.", rtype="A", ttl="60", values=("192.0.2.1", "192.0.2.2")):
+    parts = []
+    if name is not None:
+        parts.append(f"<Name>{name}</Name>")
+    if rtype is not None:
+        parts.append(f"<Type>{rtype}</Type>")
+    if ttl is not None:
+        parts.append(f"<TTL>{ttl}</TTL>")
+    if values is not None:
+        parts.append("<ResourceRecords>" + "".join(
+            f"<ResourceRecord><Value>{v}</Value></ResourceRecord>" for v in values) +
+            "</ResourceRecords>")
+    return "<ResourceRecordSet>" + "".join(parts) + "</ResourceRecordSet>"
+
+
+MALFORMED = [
+    ("name-missing", listing(rrset(name=None)), "record set 1 has no <Name>"),
+    ("type-missing", listing(rrset(rtype=None)), "record set 1 has no <Type>"),
+    ("resource-records-missing", listing(rrset(values=None)), "record set 1 has no <ResourceRecords>"),
+    ("type-lower-case", listing(rrset(rtype="a")), 'the record type "a" is not a DNS record type'),
+    ("ttl-missing", listing(rrset(ttl=None)), "record set 1 has no <TTL>"),
+    ("value-not-an-address", listing(rrset(values=["web-1"])),
+     'the value "web-1" of a A record is not an IPv4 address'),
+    ("sets-nested", listing("<ResourceRecordSets>" + rrset() + "</ResourceRecordSets>"),
+     "holds a <ResourceRecordSets> element where only <ResourceRecordSet> belongs"),
+]
+
+
+@pytest.mark.parametrize("answer, fault", [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+def test_a_malformed_listing_fails_the_read_and_the_round_writes_nothing(tmp_path, route53, zone,
+                                                                         proxy, answer, fault):
+    name, zone_id = zone
+    fqdn = f"www.{name}"
+    route53.create_set(zone_id, fqdn, "A", 60, ["192.0.2.1", "192.0.2.2"])
+    status, body = answer
+    proxy.intercept = lambda r: (status, body.replace("{fqdn}", fqdn)) if r.method == "GET" else None
+    config = dns_config(proxy.endpoint, hosted_zone_id=zone_id, fqdn=fqdn)
+    read = probe(tmp_path, config, "dns", "read", fqdn)
+    assert read.returncode == 1, read.stderr
+    assert "with a document this plugin cannot trust" in read.stderr
+    assert fault in read.stderr
+    assert read.stdout == ""
+
+    result = one_round(tmp_path, config["dns"], fqdn)
+    assert_round_read_nothing(result)
+    assert posts(proxy) == []
+    assert route53.record_set(zone_id, fqdn) == (60, ["192.0.2.1", "192.0.2.2"])
+
+
+def test_the_same_round_adds_itself_when_the_listing_is_sound(tmp_path, route53, zone, proxy):
+    name, zone_id = zone
+    fqdn = f"www.{name}"
+    route53.create_set(zone_id, fqdn, "A", 60, ["192.0.2.1", "192.0.2.2"])
+    result = one_round(tmp_path, dns_config(proxy.endpoint, hosted_zone_id=zone_id)["dns"], fqdn)
+    assert result.returncode == 0, result.stderr
+    assert "added myself (127.0.0.11) into DNS" in result.stderr
+    assert route53.record_set(zone_id, fqdn) == (60, ["127.0.0.11", "192.0.2.1", "192.0.2.2"])

@@ -289,3 +289,31 @@ def test_config_errors_exit_2_naming_the_key(tmp_path, ipaddr, path):
     result = probe(tmp_path, config(**ipaddr), "ipaddr")
     assert result.returncode == 2
     assert path in result.stderr
+
+
+@pytest.mark.parametrize("body", [b"127.0.0.1\x00junk", b"127.0.0.1\x00", b"192.0.2.44 junk",
+                                  b"192.0.2.44\n\nsecond line"])
+def test_an_address_with_anything_after_it_is_an_error(server, tmp_path, body):
+    # "127.0.0.1\0junk" read as a C string is 127.0.0.1: it must not be.
+    server.body = body
+    result = own(tmp_path, url=server.url)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert "which is not an IPv4 address" in result.stderr
+
+
+@pytest.mark.parametrize("body, ask", [("0.0.0.0", 4), ("::", 6), ("0:0::0", 6)])
+def test_the_unspecified_address_is_never_the_own_address(server, tmp_path, body, ask):
+    server.body = body + "\n"
+    result = own(tmp_path, ask=ask, url=server.url)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert "the unspecified address, which is never this host's own" in result.stderr
+
+
+def test_a_multicast_answer_is_refused_by_the_host(server, tmp_path):
+    server.body = "224.0.0.251\n"
+    result = own(tmp_path, url=server.url)
+    assert result.returncode == 1, result.stderr
+    assert ("plugin web-ip answered 224.0.0.251, a multicast address, which is never this "
+            "host's own address") in result.stderr

@@ -1,14 +1,16 @@
 """The zerigo dns plugin against tests/fakes/zerigo_fake.py (Zerigo DNS API
 1.1), driven through `autodnsfailover probe dns ...`."""
 import base64
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import base_config, probe
+from conftest import base_config, probe, run, write_config
 from fixtures_common import FakeService, elapsed, no_proxy_environment  # noqa: F401
+from rounds import assert_round_read_nothing, dns_call, one_round
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "zerigo_fake.py"
 USER = "ops@example.test"
@@ -62,11 +64,11 @@ def fake():
         yield running_fake
 
 
-def config(fake, **dns):
+def config(fake, fqdn=FQDN, **dns):
     section = {"plugin": "zerigo", "user": USER, "api_key": KEY, "zone": ZONE,
                "endpoint": fake.endpoint, "request_timeout": 2}
     section.update(dns)
-    return base_config(fqdn=FQDN, dns={k: v for k, v in section.items() if v is not None})
+    return base_config(fqdn=fqdn, dns={k: v for k, v in section.items() if v is not None})
 
 
 def records(result):
@@ -137,11 +139,12 @@ def test_remove_deletes_only_that_host(fake, tmp_path):
     assert len({e["client"] for e in fake.log()}) == 1  # one kept-alive connection
 
 
-def test_remove_of_the_last_record_is_refused(fake, tmp_path):
+def test_remove_of_the_last_record_is_refused_by_the_plugin_itself(fake, tmp_path):
     fake.seed(a_host("192.0.2.1"))
-    result = probe(tmp_path, config(fake), "dns", "remove", FQDN, "192.0.2.1")
-    assert result.returncode == 1
-    assert "last record" in result.stderr and "never emptied" in result.stderr
+    result = dns_call(tmp_path, config(fake), FQDN, "192.0.2.1")
+    assert result.returncode == 1, result.stderr
+    assert (f"refusing to remove {FQDN} A 192.0.2.1: it is the last record of the name, and a "
+            "pool is never emptied") in result.stderr
     assert [h["data"] for h in fake.hosts()] == ["192.0.2.1"]
     assert "DELETE" not in [e["method"] for e in fake.log()]
 
@@ -248,8 +251,8 @@ def test_name_outside_the_zone_is_refused(fake, tmp_path):
 
 
 def test_unknown_zone_fails_naming_it(fake, tmp_path):
-    result = probe(tmp_path, config(fake, zone="missing.test"), "dns", "add",
-                   "www.missing.test", "192.0.2.1")
+    result = probe(tmp_path, config(fake, zone="missing.test", fqdn="www.missing.test"), "dns",
+                   "add", "www.missing.test", "192.0.2.1")
     assert result.returncode == 1
     assert 'zone "missing.test" (key "zone") does not exist' in result.stderr
 
@@ -288,3 +291,99 @@ def test_fake_refuses_what_zerigo_refused(fake):
     assert fake.api("POST", "zones/1001/hosts.xml", good, content_type="text/plain")[0] == 415
     assert fake.api("GET", "hosts.xml?fqdn=www.example.test", key="nope")[0] == 401
     assert fake.api("DELETE", "hosts/999.xml")[0] == 404
+
+
+# --- malformed answers: a read is complete or an error ----------------------
+
+def hosts_xml(*hosts):
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<hosts type="array">'
+            + "".join(hosts) + "</hosts>")
+
+
+def host_xml(*, id=7, hostname="www", host_type="A", data="192.0.2.1", ttl="60", wrap=True):
+    parts = [f'<id type="integer">{id}</id>']
+    for name, value in (("hostname", hostname), ("host-type", host_type), ("data", data),
+                        ("ttl", ttl)):
+        if value is not None:
+            parts.append(f"<{name}>{value}</{name}>")
+    inner = "".join(parts)
+    return f"<host>{inner}</host>" if wrap else inner
+
+
+MALFORMED = [
+    ("host-type-missing", hosts_xml(host_xml(host_type=None)), "host 7: <host-type> is missing"),
+    ("hostname-missing", hosts_xml(host_xml(hostname=None)), "host 7: <hostname> is missing"),
+    ("host-type-lower-case", hosts_xml(host_xml(host_type="a")),
+     'host 7: the record type \\"a\\" is not a DNS record type'),
+    ("hosts-nested-deeper", hosts_xml("<hosts>" + host_xml() + "</hosts>"),
+     "<hosts> holds a <hosts> element where only <host> elements belong"),
+    ("another-name", hosts_xml(host_xml(hostname="mail")),
+     'a record of \\"mail.example.test\\" type \\"A\\", where only www.example.test A records '
+     "belong"),
+    ("data-not-an-address", hosts_xml(host_xml(data="web-1")),
+     'the value \\"web-1\\" of a A record is not an IPv4 address'),
+    ("ttl-not-a-number", hosts_xml(host_xml(ttl="soon")), 'host 7: <ttl> is \\"soon\\", not a TTL'),
+    ("not-xml", "<html><body>We're sorry", "not well-formed XML"),
+]
+
+
+@pytest.mark.parametrize("body, fault", [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+def test_a_malformed_hosts_answer_fails_the_read_and_the_round_writes_nothing(fake, tmp_path,
+                                                                              body, fault):
+    fake.seed(a_host("192.0.2.1"), a_host("192.0.2.2"))
+    fake.control("answer", {"method": "GET", "path": "hosts.xml", "body": body, "count": -1})
+    read = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    assert read.returncode == 1, read.stderr
+    assert "a malformed answer, nothing is trusted" in read.stderr
+    assert fault.replace('\\"', '"') in read.stderr
+    assert read.stdout == ""
+
+    result = one_round(tmp_path, config(fake)["dns"], FQDN)
+    assert_round_read_nothing(result)
+    assert [e["method"] for e in fake.log() if e["method"] != "GET"] == []
+    assert sorted(h["data"] for h in fake.hosts()) == ["192.0.2.1", "192.0.2.2"]
+
+
+def test_the_same_round_adds_itself_when_the_answer_is_sound(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1"), a_host("192.0.2.2"))
+    result = one_round(tmp_path, config(fake)["dns"], FQDN)
+    assert result.returncode == 0, result.stderr
+    assert "added myself (127.0.0.11) into DNS" in result.stderr
+    assert sorted(h["data"] for h in fake.hosts()) == ["127.0.0.11", "192.0.2.1", "192.0.2.2"]
+
+
+def test_other_types_at_the_name_are_left_out(fake, tmp_path):
+    fake.seed(a_host("192.0.2.1"), a_host("mail.example.test.", host_type="MX"),
+              a_host("2001:db8::1", host_type="AAAA"))
+    read = probe(tmp_path, config(fake), "dns", "read", FQDN)
+    assert read.returncode == 0, read.stderr
+    assert [r[0] for r in records(read)] == ["192.0.2.1"]
+
+
+def test_deleting_many_duplicates_stops_at_the_operation_timeout(fake, tmp_path):
+    # A set listing one address under thousands of host ids: each DELETE is
+    # quick, their number is not; the operation ends at its deadline.
+    many = "".join(host_xml(id=100 + i, data="192.0.2.1") for i in range(5000))
+    fake.control("answer", {"method": "GET", "path": "hosts.xml", "count": -1,
+                            "body": hosts_xml(many, host_xml(id=99, data="192.0.2.2"))})
+    result, seconds = elapsed(dns_call, tmp_path, config(fake, operation_timeout=1.5), FQDN,
+                              "192.0.2.1")
+    assert result.returncode == 2, result.stderr  # ADF_TRANSIENT
+    assert re.search(r"gave up (before|during) DELETE \S+/hosts/\d+\.xml: the operation took",
+                     result.stderr), result.stderr
+    assert 'its limit is 1.5 s (key "operation_timeout")' in result.stderr
+    assert seconds < 15
+    deletes = [e for e in fake.log() if e["method"] == "DELETE"]
+    assert 1 <= len(deletes) < 5000  # it stopped, long before the last
+
+
+@pytest.mark.parametrize("fqdn, why", [
+    ("www.other.test", '"www.other.test" is not inside the zone "example.test"'),
+    ("example.test", 'the zone apex "example.test" cannot be managed through Zerigo'),
+])
+def test_a_name_zerigo_cannot_manage_fails_check_config(fake, tmp_path, fqdn, why):
+    result = run(["check-config", "-c", write_config(tmp_path / "outside.json",
+                                                     config(fake, fqdn=fqdn))])
+    assert result.returncode == 2, result.stderr
+    assert f"fqdn: plugin zerigo (dns) cannot manage {fqdn}: {why}" in result.stderr
+    assert fake.log() == []

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import (BINARY, base_config, example_config, free_port, probe, record_ttls, run,
                       stop_process, wait_for_port, write_config)
+from rounds import dns_call
 
 ZONE = """$TTL 300
 $ORIGIN example.test.
@@ -152,6 +153,27 @@ def test_garbage_zone_file_is_a_failure_naming_the_line(tmp_path, zone_file):
     assert result.returncode == 1, result.stderr
     assert "line 11" in result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_remove_of_the_last_record_is_refused_by_the_plugin_itself(tmp_path, zone_file):
+    before = zone_file.read_text()
+    result = dns_call(tmp_path, zonefile_config(zone_file), "www.example.test", "2001:db8::1")
+    assert result.returncode == 1, result.stderr
+    assert "refusing to remove 2001:db8::1, the last" in result.stderr
+    assert "a pool is never emptied" in result.stderr
+    assert zone_file.read_text() == before
+
+
+@pytest.mark.parametrize("fqdn, path", [("www.other.test", "fqdn"),
+                                        (["www.example.test", "www.example.testing"], "fqdn[1]")])
+def test_a_configured_name_outside_the_zone_fails_check_config(tmp_path, zone_file, fqdn, path):
+    config = zonefile_config(zone_file)
+    config["fqdn"] = fqdn
+    result = run(["check-config", "-c", write_config(tmp_path / "outside.json", config)])
+    assert result.returncode == 2, result.stderr
+    outside = fqdn if isinstance(fqdn, str) else fqdn[1]
+    assert (f"{path}: plugin zonefile (dns) cannot manage {outside}: {outside} is outside the "
+            f"zone example.test of zone file {zone_file}") in result.stderr
 
 
 def test_name_outside_the_zone_is_a_failure_naming_both(tmp_path, zone_file):

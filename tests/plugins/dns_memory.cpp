@@ -11,6 +11,8 @@
 // "inject": {"after_read": N, "address": A} plays another daemon writing
 // at the worst moment: right after this instance's Nth read, A is added to
 // the set that was read (once), so the next conditional write conflicts.
+// Config key "zone" (optional): names outside it are refused by
+// validate_name (ABI 1.1), so that tests see the host ask about each name.
 #include <autodnsfailover/plugin.hpp>
 
 #include <fcntl.h>
@@ -56,9 +58,19 @@ class DnsMemory {
    public:
     static constexpr uint32_t capabilities = ADF_DNS_ATOMIC_CAS | ADF_DNS_NOTES;
 
-    explicit DnsMemory(adf::Host &host) : state_path_(host.string("/state").value_or("")) {
+    explicit DnsMemory(adf::Host &host)
+        : state_path_(host.string("/state").value_or("")), zone_(host.string("/zone", "")) {
         if (!host.has("/state"))
             host.config_error("/state", "required: the JSON file holding the records");
+    }
+
+    void validate_name(const std::string &fqdn) const {
+        const std::string suffix = "." + zone_;
+        const bool inside = zone_.empty() || fqdn == zone_ ||
+                            (fqdn.size() > suffix.size() &&
+                             fqdn.compare(fqdn.size() - suffix.size(), suffix.size(), suffix) == 0);
+        if (!inside)
+            throw adf::Error(ADF_BAD_CONFIG, "\"" + fqdn + "\" is not inside the zone \"" + zone_ + "\"");
     }
 
     void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
@@ -199,6 +211,7 @@ class DnsMemory {
     }
 
     std::string state_path_;
+    std::string zone_;  // empty: every name is accepted
 };
 
 }  // namespace

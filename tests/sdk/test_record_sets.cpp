@@ -90,3 +90,43 @@ TEST_CASE("string_member reads strings only, whatever the document holds") {
     CHECK(adf::json::string_member(document, "missing", "x") == "x");
     CHECK(adf::json::string_member(nlohmann::json::array({1}), "id", "x") == "x");
 }
+
+TEST_CASE("strict reading: record types as DNS spells them, relations to the asked set") {
+    CHECK(rs::is_record_type("A"));
+    CHECK(rs::is_record_type("AAAA"));
+    CHECK(rs::is_record_type("TYPE65280"));
+    CHECK_FALSE(rs::is_record_type("a"));
+    CHECK_FALSE(rs::is_record_type("Aaaa"));
+    CHECK_FALSE(rs::is_record_type(""));
+    CHECK_FALSE(rs::is_record_type("A "));
+    CHECK_FALSE(rs::is_record_type("1A"));
+
+    CHECK(*rs::relation("WWW.example.com.", "A", "www.example.com", 4) == rs::Relation::kOurs);
+    CHECK(*rs::relation("www.example.com", "AAAA", "www.example.com", 6) == rs::Relation::kOurs);
+    CHECK(*rs::relation("www.example.com", "AAAA", "www.example.com", 4) ==
+          rs::Relation::kOtherType);
+    CHECK(*rs::relation("mail.example.com", "A", "www.example.com", 4) ==
+          rs::Relation::kOtherName);
+    const auto lower = rs::relation("www.example.com", "a", "www.example.com", 4);
+    REQUIRE_FALSE(lower);
+    CHECK(lower.reason() ==
+          "the record type \"a\" is not a DNS record type as DNS spells it (upper case, e.g. \"A\")");
+    const auto nameless = rs::relation(".", "A", "www.example.com", 4);
+    REQUIRE_FALSE(nameless);
+    CHECK(nameless.reason() == "a A record without a name");
+
+    CHECK(rs::foreign("mail.example.com", "A", "www.example.com", 4) ==
+          "the answer holds a record of \"mail.example.com\" type \"A\", where only "
+          "www.example.com A records belong");
+}
+
+TEST_CASE("strict reading: values are addresses of the family, quoted when they are not") {
+    CHECK(*rs::address_value(" 192.0.2.1\n", 4) == "192.0.2.1");
+    CHECK(*rs::address_value("2001:DB8::0:1", 6) == "2001:db8::1");
+    const auto junk = rs::address_value(std::string("127.0.0.1\0junk", 14), 4);
+    REQUIRE_FALSE(junk);
+    CHECK(junk.reason() == "the value \"127.0.0.1\\x00junk\" of a A record is not an IPv4 address");
+    CHECK_FALSE(rs::address_value("2001:db8::1", 4));
+    CHECK_FALSE(rs::address_value(std::string(500, 'x'), 4).reason().empty());
+    CHECK(rs::address_value(std::string(500, 'x'), 4).reason().size() < 200);  // bounded quote
+}

@@ -307,17 +307,56 @@ TEST_CASE("dnsread: an authoritative answer is the set, sorted numerically, with
     CHECK(server.tcp_queries == 0);
 }
 
-TEST_CASE("dnsread: AAAA records, names compared without case, other records ignored") {
+TEST_CASE("dnsread: AAAA records, names compared without case") {
     FakeServer server({LDNS_RCODE_NOERROR, true,
                        {"WWW.Example.TEST. 30 IN AAAA 2001:db8::2",
-                        "www.example.test. 30 IN AAAA 2001:db8::1",
-                        "other.example.test. 30 IN AAAA 2001:db8::3",
-                        "www.example.test. 30 IN TXT \"not an address\""}},
+                        "www.example.test. 30 IN AAAA 2001:db8::1"}},
                       /*family=*/6);
     const auto read = read_www({server.server()}, 6);
     REQUIRE(read.status == ADF_OK);
     CHECK(addresses(read) == std::vector<std::string>{"2001:db8::1", "2001:db8::2"});
     CHECK(read.records.front().ttl == 30);
+}
+
+TEST_CASE("dnsread: an answer holding anything but the set asked for is refused, never shortened") {
+    struct Case {
+        std::vector<std::string> answers;
+        std::string named;
+    };
+    const std::vector<Case> cases = {
+        {{"other.example.test. 60 IN A 192.0.2.3"}, "a record of other.example.test IN A"},
+        {{"www.example.test. 60 IN A 192.0.2.1", "other.example.test. 60 IN A 192.0.2.3"},
+         "a record of other.example.test IN A"},
+        {{"www.example.test. 60 IN AAAA 2001:db8::1"}, "a record of www.example.test IN AAAA"},
+        {{"www.example.test. 60 IN TXT \"x\""}, "a record of www.example.test IN TXT"},
+        {{"www.example.test. 60 CH A 192.0.2.1"}, "a record of www.example.test CH A"},
+    };
+    for (const Case &c : cases) {
+        INFO(c.answers.front());
+        FakeServer odd({LDNS_RCODE_NOERROR, true, c.answers});
+        const auto alone = read_www({odd.server()});
+        CHECK(alone.status == ADF_FAILED);
+        CHECK(alone.records.empty());
+        CHECK(alone.error.find("failed: a malformed answer, nothing is trusted: the answer holds " +
+                               c.named + ", where only www.example.test A IN records belong") !=
+              std::string::npos);
+        // The next server's sound answer is taken instead.
+        FakeServer next({LDNS_RCODE_NOERROR, true, kPool});
+        const auto read = read_www({odd.server(), next.server()});
+        CHECK(read.status == ADF_OK);
+        CHECK(addresses(read) == std::vector<std::string>{"192.0.2.9", "192.0.2.10", "192.0.2.100"});
+    }
+}
+
+TEST_CASE("dnsread: DNSSEC signatures over the set do not spoil the read") {
+    FakeServer signed_zone(
+        {LDNS_RCODE_NOERROR, true,
+         {"www.example.test. 60 IN A 192.0.2.1",
+          "www.example.test. 60 IN RRSIG A 13 3 60 20300101000000 20200101000000 12345 "
+          "example.test. dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZSBidXQgaXQgcGFyc2Vz"}});
+    const auto read = read_www({signed_zone.server()});
+    REQUIRE(read.status == ADF_OK);
+    CHECK(addresses(read) == std::vector<std::string>{"192.0.2.1"});
 }
 
 TEST_CASE("dnsread: no data and no such name are empty sets") {

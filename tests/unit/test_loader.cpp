@@ -135,8 +135,8 @@ TEST_CASE("a missing plugin names every directory searched") {
 TEST_CASE("an ABI major mismatch is refused naming the file and both versions") {
     const std::string message = refusal("abi-major", ADF_KIND_CHECK);
     CHECK(contains(message, "plugin " + fs::canonical(test_plugin("abi-major")).string() + ": "));
-    CHECK(contains(message, "ABI version 99.0 is not supported"));
-    CHECK(contains(message, "(ABI 1.0)"));
+    CHECK(contains(message, "ABI version 99.1 is not supported"));
+    CHECK(contains(message, "(ABI 1.1)"));
     CHECK(contains(message, "rebuild it against this SDK"));
 }
 
@@ -144,7 +144,7 @@ TEST_CASE("a plugin built against a newer minor ABI is refused") {
     const std::string message = refusal("abi-minor-newer", ADF_KIND_CHECK);
     CHECK(contains(message, "abi-minor-newer.so"));
     CHECK(contains(message, "ABI 1.99"));
-    CHECK(contains(message, "ABI 1.0"));
+    CHECK(contains(message, "ABI 1.1"));
 }
 
 TEST_CASE("a plugin of another kind is refused for the slot") {
@@ -185,7 +185,7 @@ TEST_CASE("malformed descriptors and ops tables are refused") {
 
     const std::string small = refusal("descriptor-too-small", ADF_KIND_CHECK);
     CHECK(contains(small, "descriptor-too-small.so"));
-    CHECK(contains(small, "descriptor is 32 bytes, smaller than ABI 1.0 requires (64 bytes)"));
+    CHECK(contains(small, "descriptor is 32 bytes, smaller than ABI 1.1 requires (64 bytes)"));
 
     const std::string small_ops = refusal("ops-too-small", ADF_KIND_CHECK);
     CHECK(contains(small_ops, "ops-too-small.so"));
@@ -206,13 +206,12 @@ TEST_CASE("a descriptor whose kind and ops table disagree is called a kind misma
     // and its read() called as check()), and declared dns with check ops.
     for (const Case &c : {
              Case{"kind-check-dns-ops", ADF_KIND_CHECK,
-                  "kind mismatch: its descriptor declares a check plugin, but its ops table is 32 "
-                  "bytes, the size of adf_dns_ops or adf_timer_ops, not of adf_check_ops (16 "
-                  "bytes): make the descriptor's kind and ops agree (ADF_KIND_CHECK with an "
-                  "adf_check_ops table)"},
+                  "kind mismatch: its descriptor declares a check plugin, but its ops table is 40 "
+                  "bytes, the size of adf_dns_ops, not of adf_check_ops (16 bytes): make the "
+                  "descriptor's kind and ops agree (ADF_KIND_CHECK with an adf_check_ops table)"},
              Case{"kind-dns-check-ops", ADF_KIND_DNS,
                   "kind mismatch: its descriptor declares a dns plugin, but its ops table is 16 "
-                  "bytes, the size of adf_ipaddr_ops or adf_check_ops, not of adf_dns_ops (32 "
+                  "bytes, the size of adf_ipaddr_ops or adf_check_ops, not of adf_dns_ops (40 "
                   "bytes)"},
          }) {
         CAPTURE(c.plugin);
@@ -289,11 +288,11 @@ TEST_CASE("list() shows every .so, sorted, with descriptors or refusals") {
     CHECK(deadlist.version == "1.0.0");
     CHECK(deadlist.kind == ADF_KIND_CHECK);
     CHECK(deadlist.abi_major == 1);
-    CHECK(deadlist.abi_minor == 0);
+    CHECK(deadlist.abi_minor == ADF_ABI_MINOR);
     CHECK_FALSE(deadlist.summary.empty());
 
     const auto abi = row("abi-major");
-    CHECK(contains(abi.refusal, "ABI version 99.0"));
+    CHECK(contains(abi.refusal, "ABI version 99.1"));
     CHECK(abi.name.empty());
     CHECK(abi.abi_major == 99);
 

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <map>
@@ -46,6 +47,7 @@ struct Request {
     bool use_proxy = false;
     long max_redirects = 0;            // 0: redirects are answers, not followed
     std::size_t max_body = 1 << 20;    // a longer answer is a failure
+    std::size_t max_headers = 64 << 10; // bytes of response header lines, redirects included
     // libcurl's own AWS SigV4 signing: "aws:amz:REGION:SERVICE" and
     // "key:secret"; both empty for an unsigned request.
     std::string sigv4_scope;
@@ -75,24 +77,70 @@ struct Response {
     }
 };
 
-// Text safe for a log line: at most `limit` bytes of `raw` in quotes, with
-// control characters and non-ASCII bytes escaped; "an empty body" if empty.
-inline std::string excerpt(const std::string &raw, std::size_t limit = 60) {
-    if (raw.find_first_not_of(" \t\r\n") == std::string::npos) return "an empty body";
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (std::size_t i = 0; i < raw.size() && i < limit; ++i) {
-        const auto c = static_cast<unsigned char>(raw[i]);
-        if (c == '\n') out += "\\n";
-        else if (c == '\r') out += "\\r";
-        else if (c == '\t') out += "\\t";
-        else if (c == '"' || c == '\\') out += {'\\', static_cast<char>(c)};
-        else if (c < 0x20 || c >= 0x7f) out += {'\\', 'x', hex[c >> 4], hex[c & 0xf]};
-        else out += static_cast<char>(c);
+// Text safe for a log line (plugin.hpp's adf::excerpt).
+using adf::excerpt;
+
+// The time left for one whole operation of a plugin (a read that pages, a
+// change that re-reads and then writes), on top of each request's own
+// timeout, so that no answer (a total_pages of a billion, a list of
+// thousands of entries to delete one by one) keeps an operation going
+// beyond it.
+//
+//   adf::http::Deadline deadline(operation_timeout_);
+//   for (long page = 1; page <= pages; ++page) {
+//       request.timeout = deadline.request_timeout(request_timeout_, "listing page " + ...);
+//       ...
+//   }
+class Deadline {
+   public:
+    using Clock = std::chrono::steady_clock;
+
+    // `seconds` from now; `key` is the config key that sets it, for messages.
+    explicit Deadline(double seconds, std::string key = "operation_timeout")
+        : seconds_(seconds), key_(std::move(key)), start_(Clock::now()) {}
+
+    double seconds() const { return seconds_; }
+    double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+    double remaining() const { return std::max(0.0, seconds_ - elapsed()); }
+
+    // The timeout for the next request: `request_timeout` cut to what is
+    // left. When nothing is left, ADF_TRANSIENT saying that `what` (the next
+    // step, e.g. "GET page 7 of 1000000000") would pass the deadline.
+    double request_timeout(double request_timeout, const std::string &what) const {
+        const double left = remaining();
+        if (left < 0.001) throw passed("gave up before " + what);
+        return std::min(request_timeout, left);
     }
-    out += '"';
-    if (raw.size() > limit) out += "...";
-    return out;
+
+    // The error for a request about `what` that got no answer: the
+    // deadline's when it is what cut the request short, else the request's
+    // own (Response::failure).
+    adf::Error failure(const Response &response, const std::string &what) const {
+        if (response.timed_out && remaining() < 0.001) return passed("gave up during " + what);
+        return response.failure(what);
+    }
+
+   private:
+    adf::Error passed(const std::string &gave_up) const {
+        return adf::Error(ADF_TRANSIENT, gave_up + ": the operation took " +
+                                             adf::seconds_text(elapsed()) + ", its limit is " +
+                                             adf::seconds_text(seconds_) + " (key \"" + key_ +
+                                             "\")");
+    }
+
+    double seconds_;
+    std::string key_;
+    Clock::time_point start_;
+};
+
+// The name of the first request header holding a control character (CR and
+// LF would start a header of the server's choosing), or nothing.
+inline std::optional<std::string> unsafe_header(const std::vector<std::string> &headers) {
+    for (const std::string &header : headers)
+        for (const char c : header)
+            if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
+                return header.substr(0, header.find(':'));
+    return std::nullopt;
 }
 
 // Failures that repeat however often they are retried.
@@ -168,13 +216,24 @@ class Client {
     // Runs one request. Network failures come back as !answered(), never
     // as exceptions; any HTTP status is an answer.
     Response perform(const Request &request) {
-        curl_easy_reset(handle_);  // keeps the connection cache
         Response response;
+        // A value from outside (a token, a config string) must not add
+        // headers of its own. The value may be a secret: name the header only.
+        if (const std::optional<std::string> header = unsafe_header(request.headers)) {
+            response.no_answer = "not sent: the value of the request header " +
+                                 excerpt(*header, 40) +
+                                 " holds a control character (a line break would inject "
+                                 "headers)";
+            response.permanent = true;
+            return response;
+        }
+        curl_easy_reset(handle_);  // keeps the connection cache
         Sink sink{&response.body, request.max_body, false};
+        HeaderSink header_sink{&response.headers, request.max_headers, 0, false};
         char error_text[CURL_ERROR_SIZE] = "";
         curl_slist *headers = nullptr;
         for (const auto &h : request.headers) headers = curl_slist_append(headers, h.c_str());
-        configure(request, headers, sink, response, error_text);
+        configure(request, headers, sink, header_sink, error_text);
         const CURLcode code = curl_easy_perform(handle_);
         curl_slist_free_all(headers);
         // Drop the copies of secrets libcurl keeps until the next reset.
@@ -183,6 +242,10 @@ class Client {
         if (sink.overflow) {
             response.no_answer = "the answer is longer than " + std::to_string(request.max_body) +
                                  " bytes, starting " + excerpt(response.body);
+            response.permanent = true;
+        } else if (header_sink.overflow) {
+            response.no_answer = "the answer's header lines are longer than " +
+                                 std::to_string(request.max_headers) + " bytes";
             response.permanent = true;
         } else if (code != CURLE_OK) {
             response.no_answer = (error_text[0] != '\0' ? error_text : curl_easy_strerror(code)) +
@@ -204,8 +267,14 @@ class Client {
         std::size_t limit;
         bool overflow;
     };
+    struct HeaderSink {
+        std::map<std::string, std::string> *headers;
+        std::size_t limit;
+        std::size_t used;
+        bool overflow;
+    };
 
-    void configure(const Request &r, curl_slist *headers, Sink &sink, Response &response,
+    void configure(const Request &r, curl_slist *headers, Sink &sink, HeaderSink &header_sink,
                    char *error_text) {
         curl_easy_setopt(handle_, CURLOPT_URL, r.url.c_str());
         curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);
@@ -214,7 +283,7 @@ class Client {
         curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &Client::write_body);
         curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &sink);
         curl_easy_setopt(handle_, CURLOPT_HEADERFUNCTION, &Client::write_header);
-        curl_easy_setopt(handle_, CURLOPT_HEADERDATA, &response.headers);
+        curl_easy_setopt(handle_, CURLOPT_HEADERDATA, &header_sink);
         curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(handle_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(handle_, CURLOPT_SOCKOPTFUNCTION, &Client::close_on_exec);
@@ -278,8 +347,15 @@ class Client {
     }
 
     static std::size_t write_header(char *data, std::size_t size, std::size_t count, void *user) {
-        auto *headers = static_cast<std::map<std::string, std::string> *>(user);
-        const std::string line(data, size * count);
+        auto *sink = static_cast<HeaderSink *>(user);
+        const std::size_t bytes = size * count;
+        sink->used += bytes;
+        if (sink->used > sink->limit) {
+            sink->overflow = true;
+            return 0;  // aborts the transfer
+        }
+        std::map<std::string, std::string> *headers = sink->headers;
+        const std::string line(data, bytes);
         const auto colon = line.find(':');
         if (colon != std::string::npos) {
             std::string name = line.substr(0, colon);

@@ -3,7 +3,8 @@
  * and its plugins. This header is the whole contract: a plugin includes it,
  * and nothing else of autodnsfailover, and never links against the host.
  *
- * ABI version 1.0. Rules that hold for everything below:
+ * ABI version 1.1 (1.1 appended adf_dns_ops.validate_name; a 1.0 plugin
+ * still loads). Rules that hold for everything below:
  *
  *  - Versioning. ADF_ABI_MAJOR changes when anything existing changes; the
  *    host refuses a plugin whose major differs. ADF_ABI_MINOR grows when
@@ -36,7 +37,7 @@
 #include <stdint.h>
 
 #define ADF_ABI_MAJOR 1
-#define ADF_ABI_MINOR 0
+#define ADF_ABI_MINOR 1
 
 /* The name of the one symbol a plugin exports. */
 #define ADF_PLUGIN_SYMBOL "autodnsfailover_plugin"
@@ -209,7 +210,18 @@ typedef struct adf_dns_ops {
 
     /* Reads every record of `fqdn` and `family`, calling emit_record once per
      * record. No records at all is ADF_OK with nothing emitted; anything that
-     * prevents a complete read must be an error status, never an empty set. */
+     * prevents a complete read must be an error status, never an empty set.
+     *
+     * A read is complete or an error. Every field a record set needs (name,
+     * type, TTL, values) must be present in the provider's answer and of its
+     * type, the type spelt as DNS spells it ("A", never "a"); otherwise the
+     * read fails (ADF_FAILED) with set_error() quoting what was wrong, cut to
+     * a bounded length. Where the answer should hold only the records asked
+     * for (a filtered listing, a DNS answer section), a record of another
+     * name, type or class is such an error too, never skipped. What an answer
+     * legitimately holds beside them (other names in a whole-zone listing,
+     * other types at the name, DNSSEC signatures) is left out, provided it is
+     * well-formed. record_sets.hpp has the checks in C++. */
     int (*read)(void *instance, const char *fqdn, int family, adf_record_sink *sink);
 
     /* Adds `record` to the set, provided the set is still `expected` (what
@@ -223,6 +235,17 @@ typedef struct adf_dns_ops {
      * asks to remove the last record. */
     int (*remove)(void *instance, const char *fqdn, int family, const adf_record_set *expected,
                   const char *address);
+
+    /* Appended in ABI 1.1. NULL, or absent from a 1.0 plugin's smaller table
+     * (struct_size tells), means that every name is accepted.
+     * Says whether this instance can manage `fqdn` (lower case, no trailing
+     * dot): ADF_OK when it can; ADF_BAD_CONFIG, with set_error() saying why
+     * ("not inside the zone example.test"), when it cannot. Called once per
+     * name of the config, on the main thread, after create() and before any
+     * other op; the host reports a refusal as a config error naming the name
+     * and the plugin (check-config fails, a reload is refused). It runs for
+     * check-config too: decide from the config alone, without the network. */
+    int (*validate_name)(void *instance, const char *fqdn);
 } adf_dns_ops;
 
 /* IP address discovery: the host's own address, asked every round. */
@@ -311,12 +334,14 @@ typedef struct adf_plugin_descriptor {
 #else
 #define ADF_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
-#if UINTPTR_MAX == 0xffffffffffffffffu && ADF_ABI_MAJOR == 1 && ADF_ABI_MINOR == 0
+#if UINTPTR_MAX == 0xffffffffffffffffu && ADF_ABI_MAJOR == 1 && ADF_ABI_MINOR == 1
 ADF_STATIC_ASSERT(sizeof(adf_record) == 24, "adf_record layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_record_set) == 24, "adf_record_set layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_host_services) == 8 + 12 * 8,
                   "adf_host_services layout changed: bump the ABI");
-ADF_STATIC_ASSERT(sizeof(adf_dns_ops) == 8 + 3 * 8, "adf_dns_ops layout changed: bump the ABI");
+ADF_STATIC_ASSERT(sizeof(adf_dns_ops) == 8 + 4 * 8, "adf_dns_ops layout changed: bump the ABI");
+ADF_STATIC_ASSERT(offsetof(adf_dns_ops, validate_name) == 32,
+                  "adf_dns_ops layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_ipaddr_ops) == 16, "adf_ipaddr_ops layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_check_ops) == 16, "adf_check_ops layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_timer_ops) == 32, "adf_timer_ops layout changed: bump the ABI");

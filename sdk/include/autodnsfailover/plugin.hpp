@@ -19,11 +19,14 @@
 
 #include <arpa/inet.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "plugin.h"
@@ -58,8 +61,11 @@ inline std::vector<Record> records_of(const adf_record_set *set) {
 }
 
 // The canonical text of `text` as an address of `family` (4 or 6), or
-// nothing when it is not one. Surrounding white space is ignored.
+// nothing when it is not one. Surrounding white space is ignored; anything
+// else around the address is not, an embedded NUL included ("127.0.0.1\0junk"
+// is not 127.0.0.1 with a tail that C would never see).
 inline std::optional<std::string> canonical_address(const std::string &text, int family) {
+    if (text.find('\0') != std::string::npos) return std::nullopt;
     const auto first = text.find_first_not_of(" \t\r\n");
     if (first == std::string::npos) return std::nullopt;
     const auto last = text.find_last_not_of(" \t\r\n");
@@ -72,7 +78,34 @@ inline std::optional<std::string> canonical_address(const std::string &text, int
     return std::string(buffer);
 }
 
+// Whether `canonical` (canonical_address()'s text) is the unspecified
+// address, 0.0.0.0 or ::: "any address", never one to publish as a host's.
+inline bool is_unspecified(const std::string &canonical) {
+    return canonical == "0.0.0.0" || canonical == "::";
+}
+
 inline const char *record_type(int family) { return family == ADF_FAMILY_IPV6 ? "AAAA" : "A"; }
+
+// Text from outside (an answer's body, a value in it) safe for a message: at
+// most `limit` bytes of `raw` in quotes, control characters and non-ASCII
+// bytes escaped, "..." when cut; "an empty body" when blank.
+inline std::string excerpt(const std::string &raw, std::size_t limit = 60) {
+    if (raw.find_first_not_of(" \t\r\n") == std::string::npos) return "an empty body";
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (std::size_t i = 0; i < raw.size() && i < limit; ++i) {
+        const auto c = static_cast<unsigned char>(raw[i]);
+        if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if (c == '\t') out += "\\t";
+        else if (c == '"' || c == '\\') out += {'\\', static_cast<char>(c)};
+        else if (c < 0x20 || c >= 0x7f) out += {'\\', 'x', hex[c >> 4], hex[c & 0xf]};
+        else out += static_cast<char>(c);
+    }
+    out += '"';
+    if (raw.size() > limit) out += "...";
+    return out;
+}
 
 // Seconds as messages show them: "0.5 s", "2 s", "1.25 s".
 inline std::string seconds_text(double seconds) {
@@ -262,6 +295,13 @@ struct Lifecycle {
     }
 };
 
+// Whether Impl has an optional `void validate_name(const std::string &fqdn)`.
+template <class Impl, class = void>
+struct HasValidateName : std::false_type {};
+template <class Impl>
+struct HasValidateName<Impl, std::void_t<decltype(std::declval<Impl &>().validate_name(
+                                 std::declval<const std::string &>()))>> : std::true_type {};
+
 template <class Impl>
 struct DnsGlue {
     static int read(void *i, const char *fqdn, int family, adf_record_sink *sink) noexcept {
@@ -288,6 +328,22 @@ struct DnsGlue {
             b->impl.remove(fqdn, family, records_of(expected), std::string(address));
             return ADF_OK;
         });
+    }
+    static int validate_name(void *i, const char *fqdn) noexcept {
+        auto *b = box<Impl>(i);
+        return guarded(b->host, [&] {
+            b->impl.validate_name(std::string(fqdn));
+            return ADF_OK;
+        });
+    }
+    // The ops entry: validate_name when Impl has one, else NULL (every name
+    // is accepted).
+    using ValidateName = int (*)(void *, const char *);
+    static constexpr ValidateName validate_name_op() {
+        if constexpr (HasValidateName<Impl>::value)
+            return &DnsGlue::validate_name;
+        else
+            return nullptr;
     }
 };
 
@@ -356,10 +412,13 @@ struct TimerGlue {
 // Impl: read(fqdn, family, adf::RecordSink&), add(fqdn, family,
 // vector<Record> expected, Record), remove(fqdn, family, vector<Record>
 // expected, string address); static constexpr uint32_t capabilities.
-#define ADF_DNS_PLUGIN(Impl, name, version, summary)                                        \
-    static constexpr adf_dns_ops adf_plugin_ops_ = {                                        \
-        sizeof(adf_dns_ops), Impl::capabilities, &adf::detail::DnsGlue<Impl>::read,          \
-        &adf::detail::DnsGlue<Impl>::add, &adf::detail::DnsGlue<Impl>::remove};              \
+// Optional: void validate_name(const std::string &fqdn), throwing
+// adf::Error(ADF_BAD_CONFIG, why) for a name the instance cannot manage.
+#define ADF_DNS_PLUGIN(Impl, name, version, summary)                                         \
+    static constexpr adf_dns_ops adf_plugin_ops_ = {                                         \
+        sizeof(adf_dns_ops),                   Impl::capabilities,                            \
+        &adf::detail::DnsGlue<Impl>::read,     &adf::detail::DnsGlue<Impl>::add,              \
+        &adf::detail::DnsGlue<Impl>::remove,   adf::detail::DnsGlue<Impl>::validate_name_op()}; \
     ADF_CPP_DESCRIPTOR_(Impl, ADF_KIND_DNS, name, version, summary, adf_plugin_ops_)
 
 // Impl: std::optional<std::string> own_address(int family) (nullopt: none).

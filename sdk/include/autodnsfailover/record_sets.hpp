@@ -1,7 +1,27 @@
-// Optional C++17 helper for DNS plugins whose provider has no conditional
-// write (no compare-and-swap): Cloudflare, PowerDNS, Zerigo... Not part of
-// the ABI; header-only, so each plugin stays a self-contained .so.
+// Optional C++17 helper for DNS plugins: strict reading of a provider's
+// answer, and the re-read-and-compare of providers without a conditional
+// write. Not part of the ABI; header-only, so each plugin stays a
+// self-contained .so.
 //
+// Strict reading (the rule of plugin.h's adf_dns_ops.read): a read is
+// complete or an error, never a shorter or empty set. A reader checks every
+// element of the answer with relation() and address_value(), and turns each
+// problem into a failed read that quotes what was wrong, bounded
+// (adf::json::shown, adf::excerpt):
+//   - a record type is spelt as DNS spells it: "a" is a malformed answer,
+//     not another type;
+//   - the element of the asked name and type has every field a set needs,
+//     each of its type; a missing one is an error, never "no records";
+//   - where the answer should hold only the asked name and type (a filtered
+//     listing, a DNS answer section), anything else is an error (foreign());
+//     where it legitimately holds more (a whole zone, other types at the
+//     name), the rest is left out once relation() has found it well-formed.
+//
+//   const adf::Result<Relation> r = adf::record_sets::relation(name, type, fqdn, family);
+//   if (!r) return failure("rrsets[3]: " + r.reason());
+//   if (*r == Relation::kOtherName) continue;   // a whole-zone listing
+//
+// Providers without a conditional write (Cloudflare, PowerDNS, Zerigo...):
 // Such a plugin re-reads the name's records just before writing and refuses
 // (ADF_CONFLICT, changing nothing) when they differ from the set the host
 // read; the host then reads again and decides anew. The window between that
@@ -23,9 +43,11 @@
 #include <cctype>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plugin.hpp"
+#include "result.hpp"
 
 namespace adf::record_sets {
 
@@ -50,6 +72,55 @@ inline std::string name_in_zone(const std::string &fqdn, const std::string &zone
         throw Error(ADF_BAD_CONFIG, "\"" + fqdn + "\" is not inside the zone \"" + zone +
                                         "\" (key \"" + zone_key + "\")");
     return name;
+}
+
+// Whether `type` is a record type as DNS spells it: an upper-case mnemonic
+// or TYPEnnn ("A", "AAAA", "NS", "TYPE65280"), never "a" or "".
+inline bool is_record_type(std::string_view type) {
+    if (type.empty() || type.size() > 16 || !std::isupper(static_cast<unsigned char>(type[0])))
+        return false;
+    return std::all_of(type.begin(), type.end(), [](unsigned char c) {
+        return std::isupper(c) || std::isdigit(c) || c == '-';
+    });
+}
+
+// How a record (or record set) of an answer relates to those asked for.
+enum class Relation {
+    kOurs,       // the name and type asked for
+    kOtherType,  // the name asked for, another type
+    kOtherName,  // another name
+};
+
+// The relation of a record named `name` with type `type`, as the provider
+// spelt them, to the records of `fqdn` and `family` asked for; a failure
+// quoting them when the type is not a record type or the name is empty.
+inline Result<Relation> relation(const std::string &name, const std::string &type,
+                                 const std::string &fqdn, int family) {
+    if (!is_record_type(type))
+        return Result<Relation>::failure("the record type " + excerpt(type, 20) +
+                                         " is not a DNS record type as DNS spells it (upper "
+                                         "case, e.g. \"A\")");
+    if (comparable_name(name).empty())
+        return Result<Relation>::failure("a " + type + " record without a name");
+    if (comparable_name(name) != comparable_name(fqdn)) return Relation::kOtherName;
+    return type == record_type(family) ? Relation::kOurs : Relation::kOtherType;
+}
+
+// The reason a read fails on a record of `name` and `type` in an answer that
+// should hold only the records of `fqdn` and `family`.
+inline std::string foreign(const std::string &name, const std::string &type,
+                           const std::string &fqdn, int family) {
+    return "the answer holds a record of " + excerpt(name, 80) + " type " + excerpt(type, 20) +
+           ", where only " + fqdn + " " + record_type(family) + " records belong";
+}
+
+// The canonical address of `value`, the value of a record of `family`; a
+// failure quoting it when it is not such an address.
+inline Result<std::string> address_value(const std::string &value, int family) {
+    if (std::optional<std::string> address = canonical_address(value, family)) return *address;
+    return Result<std::string>::failure("the value " + excerpt(value, 80) + " of a " +
+                                        record_type(family) + " record is not an IPv" +
+                                        std::to_string(family) + " address");
 }
 
 // "www.example.com A 192.0.2.1", for messages.

@@ -1,0 +1,131 @@
+// Optional C++17 helper for readers of DNS answers (the rfc2136 plugin and
+// the core's reads over plain DNS): the A or AAAA records of one name in the
+// answer to a query for them, read strictly, as plugin.h's adf_dns_ops.read
+// asks. Header-only and outside the ABI, pure (no I/O); link libldns.
+//
+// The answer section of an answer to "NAME A IN" holds NAME's A records and
+// nothing else: a record of another name, type or class is an error, never
+// skipped, so that an answer built for another question (or by a broken
+// server) is never read as a shorter or empty set. The one exception is
+// DNSSEC: RRSIGs over the set are left out. A CNAME at the name is an error
+// the caller reports in its own words first (alias_target()).
+//
+//   if (auto target = adf::dns::alias_target(*packet, *name)) fail("a CNAME to " + *target);
+//   adf::Result<std::vector<adf::dns::AnswerRecord>> records =
+//       adf::dns::address_records(*packet, *name, LDNS_RR_TYPE_A);
+#ifndef AUTODNSFAILOVER_DNS_ANSWER_HPP
+#define AUTODNSFAILOVER_DNS_ANSWER_HPP
+
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ldns.hpp"
+#include "result.hpp"
+
+namespace adf::dns {
+
+struct AnswerRecord {
+    std::string address;  // canonical text ("192.0.2.1", "2001:db8::1")
+    uint32_t ttl = 0;
+};
+
+namespace detail {
+
+// `rdf` as text without the final dot of a name ("www.example.test");
+// libldns escapes what is not printable.
+inline std::string text_of(const ldns_rdf *rdf) {
+    adf::ldns::CharPtr text(rdf ? ldns_rdf2str(rdf) : nullptr);
+    std::string out = text ? text.get() : "?";
+    if (out.size() > 1 && out.back() == '.') out.pop_back();
+    return out;
+}
+
+inline std::string type_name(ldns_rr_type type) {
+    adf::ldns::CharPtr text(ldns_rr_type2str(type));
+    return text ? text.get() : "TYPE" + std::to_string(static_cast<int>(type));
+}
+
+inline std::string class_name(ldns_rr_class klass) {
+    adf::ldns::CharPtr text(ldns_rr_class2str(klass));
+    return text ? text.get() : "CLASS" + std::to_string(static_cast<int>(klass));
+}
+
+// The canonical address in an A or AAAA record's one rdata field, or
+// nothing when its shape is not that of such a field.
+inline std::optional<std::string> address_of(const ldns_rr *rr, ldns_rr_type type) {
+    const bool six = type == LDNS_RR_TYPE_AAAA;
+    if (ldns_rr_rd_count(rr) != 1) return std::nullopt;
+    const ldns_rdf *rdata = ldns_rr_rdf(rr, 0);
+    if (rdata == nullptr || ldns_rdf_get_type(rdata) != (six ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A) ||
+        ldns_rdf_size(rdata) != (six ? 16u : 4u))
+        return std::nullopt;
+    char text[INET6_ADDRSTRLEN];
+    if (inet_ntop(six ? AF_INET6 : AF_INET, ldns_rdf_data(rdata), text, sizeof text) == nullptr)
+        return std::nullopt;
+    return std::string(text);
+}
+
+// Whether `rr` is a DNSSEC signature of the set of `name` and `type`.
+inline bool signs_the_set(const ldns_rr *rr, const ldns_rdf &name, ldns_rr_type type) {
+    if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_RRSIG || ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
+        ldns_dname_compare(ldns_rr_owner(rr), &name) != 0)
+        return false;
+    const ldns_rdf *covered = ldns_rr_rrsig_typecovered(rr);
+    return covered != nullptr && ldns_rdf2rr_type(covered) == type;
+}
+
+}  // namespace detail
+
+// The target of a CNAME at `name` in the answer section, or nothing.
+inline std::optional<std::string> alias_target(const ldns_pkt &answer, const ldns_rdf &name) {
+    const ldns_rr_list *section = ldns_pkt_answer(&answer);
+    for (size_t i = 0; i < ldns_rr_list_rr_count(section); ++i) {
+        const ldns_rr *rr = ldns_rr_list_rr(section, i);
+        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
+            ldns_dname_compare(ldns_rr_owner(rr), &name) == 0)
+            return detail::text_of(ldns_rr_rdf(rr, 0));
+    }
+    return std::nullopt;
+}
+
+// The records of `name` and `type` (LDNS_RR_TYPE_A or _AAAA) in the answer
+// section of `answer`, in their order (an empty section: no records). A
+// record of another name, type or class there, or one whose data is not an
+// address, fails the read naming it; RRSIGs over the set are left out. The
+// caller has checked the header (ID, question, RCODE, AA bit).
+inline Result<std::vector<AnswerRecord>> address_records(const ldns_pkt &answer,
+                                                         const ldns_rdf &name, ldns_rr_type type) {
+    using Out = Result<std::vector<AnswerRecord>>;
+    const std::string asked = detail::text_of(&name) + " " + detail::type_name(type);
+    std::vector<AnswerRecord> records;
+    const ldns_rr_list *section = ldns_pkt_answer(&answer);
+    for (size_t i = 0; i < ldns_rr_list_rr_count(section); ++i) {
+        const ldns_rr *rr = ldns_rr_list_rr(section, i);
+        if (detail::signs_the_set(rr, name, type)) continue;
+        const bool ours = ldns_dname_compare(ldns_rr_owner(rr), &name) == 0 &&
+                          ldns_rr_get_type(rr) == type &&
+                          ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN;
+        if (!ours)
+            return Out::failure("the answer holds a record of " +
+                                detail::text_of(ldns_rr_owner(rr)) + " " +
+                                detail::class_name(ldns_rr_get_class(rr)) + " " +
+                                detail::type_name(ldns_rr_get_type(rr)) + ", where only " +
+                                asked + " IN records belong");
+        const std::optional<std::string> address = detail::address_of(rr, type);
+        if (!address)
+            return Out::failure("the answer holds a " + detail::type_name(type) +
+                                " record of " + detail::text_of(&name) +
+                                " whose data is not an address");
+        records.push_back({*address, ldns_rr_ttl(rr)});
+    }
+    return records;
+}
+
+}  // namespace adf::dns
+
+#endif  // AUTODNSFAILOVER_DNS_ANSWER_HPP
