@@ -27,6 +27,7 @@
 #include "cli/commands.h"
 #include "cli/process_state.h"
 #include "config/config.h"
+#include "isolation/check_child.h"
 #include "plugin/kinds.h"
 #include "util/clock.h"
 #include "util/exit_codes.h"
@@ -366,16 +367,11 @@ std::string joined(const std::vector<std::string> &items) {
     return out;
 }
 
-// In the child, as the host's check children: own process group, default
-// signals; then one check(), and a report of what it left behind.
+// In the child, set up as the host's check children are: one check(), and
+// a report of what it left behind.
 [[noreturn]] void check_in_child(plugin::Checker &checker, const Address &address,
                                  double timeout, int report_fd) {
-    setpgid(0, 0);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2})
-        signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
+    isolation::enter_check_child();
     const Snapshot before;
     const double start = monotonic_now();
     const plugin::Outcome outcome = checker.check_here(address, timeout);
