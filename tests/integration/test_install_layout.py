@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, PLUGIN_DIR, base_config, probe, run, write_config
+from conftest import BUILD, PLUGIN_DIR, TEST_PLUGIN_DIR, base_config, probe, run, write_config
+from sdk_examples import exported_symbols
 
 PLUGIN_NAMES = sorted(p.stem for p in PLUGIN_DIR.glob("*.so"))
 
@@ -161,3 +162,15 @@ def test_unknown_plugin_name_lists_the_installed_ones_and_the_closest(tmp_path, 
     assert 'plugin "tcp_check" not found: no tcp_check.so in /nonexistent/dir (missing), ' in message
     assert "installed: " + ", ".join(PLUGIN_NAMES) in message
     assert 'did you mean "tcp-check"?' in message
+
+
+def test_every_built_plugin_exports_only_its_descriptor():
+    """In-tree and test plugins alike go through adf_add_plugin()'s version
+    script; no-symbol exports nothing at all (it exists to be refused)."""
+    plugins = [p for p in (*PLUGIN_DIR.glob("*.so"), *TEST_PLUGIN_DIR.glob("*.so"))
+               if p.read_bytes()[:4] == b"\x7fELF"]
+    assert len(plugins) > len(PLUGIN_NAMES)
+    for plugin in plugins:
+        exported = [s for s in exported_symbols(plugin) if not s.startswith("_")]
+        expected = [] if plugin.stem == "no-symbol" else ["autodnsfailover_plugin"]
+        assert exported == expected, (plugin, exported)
