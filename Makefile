@@ -9,16 +9,28 @@ PYTEST ?= /usr/bin/python3 -m pytest
 # A hung test fails alone instead of eating the whole CI budget.
 PYTEST_FLAGS ?= -q --timeout=180
 
+# Warnings are errors in every build this Makefile makes (CI included); a
+# plain `cmake` leaves them warnings (ADF_WERROR=OFF) for other compilers.
+WERROR ?= ON
+
 BUILD_PACKAGES := cmake ninja-build g++ pkg-config libcurl4-openssl-dev libtinyxml2-dev \
 	nlohmann-json3-dev libfmt-dev doctest-dev libldns-dev libcli11-dev libcpp-httplib-dev \
-	libssl-dev
+	libssl-dev scdoc
+# The package test needs dpkg-dev, file and binutils (cpack's shlibdeps and
+# debug symbols), lintian, systemd (systemd-analyze), man-db and adduser; the
+# SDK's dns example needs libsqlite3-dev.
 TEST_PACKAGES := python3 python3-pytest python3-pytest-timeout python3-dnspython iproute2 procps iputils-ping openssl \
 	curl bind9 bind9-utils bind9-dnsutils knot knot-dnsutils pdns-server pdns-backend-sqlite3 \
-	sqlite3 nginx
+	sqlite3 nginx dpkg-dev file binutils lintian systemd man-db adduser libsqlite3-dev
+# What `make demo` builds: the daemon, the four plugins of its configs, and
+# the small service it checks.
+DEMO_TARGETS := autodnsfailover plugin_static plugin_zonefile plugin_tcp_check \
+	plugin_fixed_interval adf-test-service
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps-build deps-test demo test unit integration bench asan clean install
+.PHONY: all configure build deps-build deps-test demo test unit integration bench asan clean \
+	install packages
 
 all: build
 
@@ -39,13 +51,17 @@ deps-build:
 deps-test: deps-build
 	$(call install_missing,$(TEST_PACKAGES))
 
-build: deps-build
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+configure: deps-build
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DADF_WERROR=$(WERROR) \
+		$(CMAKE_FLAGS)
+
+build: configure
 	cmake --build $(BUILD)
 
 # Three daemons on 127.0.0.11-13 sharing one zone file; one peer's service
-# stops and comes back. Prints a timeline and exits 0.
-demo: build
+# stops and comes back. Prints a timeline and exits 0. Builds only what it runs.
+demo: configure
+	cmake --build $(BUILD) --target $(DEMO_TARGETS)
 	etc/demo/demo.sh $(BUILD)
 
 unit: build
@@ -67,8 +83,15 @@ bench: build
 	cmake --build $(BUILD) --target bench
 	ADF_BUILD_DIR=$(abspath $(BUILD)) bench/run.sh
 
+# Into /usr/local by default (PREFIX=/opt/adf or DESTDIR=... for elsewhere);
+# the unit goes where systemd looks for that prefix.
+PREFIX ?= /usr/local
 install: build
-	cmake --install $(BUILD)
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian packages (autodnsfailover, -dev, -dbgsym) into $(BUILD)/packages.
+packages: build deps-test
+	cpack -G DEB --config $(BUILD)/CPackConfig.cmake -B $(abspath $(BUILD))/packages
 
 clean:
 	rm -rf $(BUILD) build-asan

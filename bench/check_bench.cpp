@@ -344,7 +344,8 @@ int run(const Options &options) {
                kRoundRetry, kRoundTimeout, kUnresponsive * kRoundRetry * kRoundTimeout);
     fmt::print("peak RSS of the daemon process (ru_maxrss): {:.1f} MiB ({:.1f} MiB after loading "
                "{} check plugin(s)); largest check child: {:.1f} MiB\n",
-               peak_rss / 1024.0, rss_loaded / 1024.0, benches.size(), child_peak_rss / 1024.0);
+               static_cast<double>(peak_rss) / 1024.0, static_cast<double>(rss_loaded) / 1024.0,
+               benches.size(), static_cast<double>(child_peak_rss) / 1024.0);
     return 0;
 }
 

@@ -13,9 +13,9 @@ namespace {
 
 constexpr const char *kExitCodes =
     "Exit codes: 0 ok (probe: alive/done); 1 self-check failed, the supervisor should restart "
-    "it (probe: dead/failed, or a removal refused by a safeguard); 2 config, usage or plugin "
-    "error, do not restart in a loop; "
-    "3 probe: transient backend error; 4 probe: the record set changed (conflict).";
+    "it (probe: dead/failed, or a removal refused by a safeguard; plugin-test: a rule does not "
+    "hold); 2 config, usage or plugin error, do not restart in a loop; 3 probe: transient "
+    "backend error; 4 probe: the record set changed (conflict).";
 
 std::string version_text() {
     return fmt::format("autodnsfailover {} (plugin ABI {}.{})", ADF_VERSION, ADF_ABI_MAJOR,
@@ -47,6 +47,23 @@ void add_probe_commands(CLI::App &probe, ProbeRequest &request, std::string &fam
     remove->add_option("address", request.address)->required();
     remove->add_flag("--force", request.force,
                      "Remove even below safety.min_records (logged; the last record stays)");
+}
+
+CLI::App *add_plugin_test_command(CLI::App &app, PluginTestRequest &request) {
+    auto *command = app.add_subcommand(
+        "plugin-test", "Load one plugin and exercise its contract; print what holds and what not");
+    command->add_option("plugin", request.plugin_path, "The plugin's .so file")->required();
+    command->add_option("-c,--config", request.section_path,
+                        "A JSON file holding the plugin's config section");
+    command->add_option("--name", request.name,
+                        "dns: a scratch name without records, where records are added and removed");
+    command->add_option("--address", request.addresses,
+                        "check: an address to check (repeatable; default 127.0.0.1)");
+    command->add_option("--silent-address", request.silent_address,
+                        "check: an address that drops every packet (tests the timeout)");
+    command->add_option("--timeout", request.timeout, "check: seconds per call (default 1)")
+        ->check(CLI::Range(0.01, 3600.0));
+    return command;
 }
 
 std::string probe_what(CLI::App &probe) {
@@ -90,6 +107,9 @@ int main(int argc, char **argv) {
     probe_cmd->require_subcommand(1);
     add_probe_commands(*probe_cmd, request, family);
 
+    PluginTestRequest test_request;
+    auto *plugin_test_cmd = add_plugin_test_command(app, test_request);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp &e) {
@@ -106,6 +126,7 @@ int main(int argc, char **argv) {
     if (run->parsed()) return loop::run(run_options);
     if (check_config_cmd->parsed()) return check_config(config_path);
     if (plugins->parsed()) return list_plugins(config_path, dirs, json);
+    if (plugin_test_cmd->parsed()) return plugin_test(test_request);
     request.what = probe_what(*probe_cmd);
     request.family = family_number(family);
     return probe(request);

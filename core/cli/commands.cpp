@@ -47,6 +47,11 @@ int list_plugins(const std::string &config_path, const std::vector<std::string> 
     if (search.empty()) search = plugin::default_plugin_dirs();
     plugin::Loader loader(search);
     const auto rows = loader.list();
+    // A directory that is not there is an error (a typo in --plugin-dir or
+    // plugin_dirs, a package not installed), reported after the listing.
+    const auto missing = loader.missing_dirs();
+    const int status = missing.empty() ? kExitOk : kExitConfig;
+    for (const auto &dir : missing) print_error(fmt::format("plugin directory {} is missing", dir));
     if (json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto &r : rows)
@@ -60,7 +65,7 @@ int list_plugins(const std::string &config_path, const std::vector<std::string> 
                            {"refusal", r.refusal}});
         // Replace, never throw on, bytes of a plugin's strings that are not UTF-8.
         fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-        return kExitOk;
+        return status;
     }
     fmt::print("plugin directories: {}\n", fmt::join(search, ", "));
     for (const auto &r : rows) {
@@ -70,7 +75,7 @@ int list_plugins(const std::string &config_path, const std::vector<std::string> 
         else
             fmt::print("  refused {}: {}\n", r.path, r.refusal);
     }
-    return kExitOk;
+    return status;
 }
 
 }  // namespace adf::cli

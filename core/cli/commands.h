@@ -6,6 +6,9 @@
 
 namespace adf::cli {
 
+// "autodnsfailover: error: MESSAGE" on stderr.
+void print_error(const std::string &message);
+
 int check_config(const std::string &config_path);
 int list_plugins(const std::string &config_path, const std::vector<std::string> &dirs, bool json);
 
@@ -21,5 +24,17 @@ struct ProbeRequest {
     bool force = false;   // dns remove: below safety.min_records (never the last record)
 };
 int probe(const ProbeRequest &request);
+
+// `plugin-test`: one plugin's contract, exercised (core/cli/plugin_test.cpp).
+struct PluginTestRequest {
+    std::string plugin_path;             // the .so
+    std::string section_path;            // its config section as JSON; empty: {}
+    std::string name;                    // dns: a scratch name without records
+    std::vector<std::string> addresses;  // check: addresses to check (default 127.0.0.1)
+    std::string silent_address;          // check: an address that drops every packet
+    double timeout = 1.0;                // check: seconds per call
+};
+// 0: every rule holds; 1: a rule does not; 2: usage, config or plugin error.
+int plugin_test(const PluginTestRequest &request);
 
 }  // namespace adf::cli

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "isolation/check_child.h"
 #include "util/clock.h"
 
 namespace adf::isolation {
@@ -50,12 +51,7 @@ int open_pidfd(pid_t pid) {
 // atexit handlers or flush its stdio buffers).
 [[noreturn]] void run_child(plugin::Checker &checker, const Address &address, double timeout,
                             int reason_fd) {
-    setpgid(0, 0);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2})
-        signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
+    enter_check_child();
     const plugin::Outcome outcome = checker.check_here(address, timeout);
     if (!outcome.ok()) {
         const std::string reason = outcome.error.substr(0, kReasonMax);

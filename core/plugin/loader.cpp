@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -356,6 +357,92 @@ std::string joined(const std::vector<std::string> &items) {
     return out;
 }
 
+bool is_directory(const std::string &path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The *.so file names in `dir`, sorted; none when it cannot be read.
+std::vector<std::string> plugin_files_in(const std::string &dir) {
+    std::vector<std::string> files;
+    if (DIR *stream = opendir(dir.c_str())) {
+        while (const dirent *entry = readdir(stream)) {
+            const std::string file = entry->d_name;
+            if (ends_with(file, ".so") && file.size() > 3) files.push_back(file);
+        }
+        closedir(stream);
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+// Lower case, '_' as '-': the spellings people mix up in plugin names.
+std::string name_key(const std::string &name) {
+    std::string key = name;
+    for (char &c : key) {
+        if (c == '_') c = '-';
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return key;
+}
+
+// Levenshtein distance: insertions, deletions and substitutions.
+size_t edit_distance(const std::string &a, const std::string &b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// The name in `names` that `wanted` most likely misspells, or "" when none
+// is close: at most a third of its letters (and one) differ.
+std::string closest_name(const std::string &wanted, const std::vector<std::string> &names) {
+    const std::string key = name_key(wanted);
+    const size_t limit = std::max<size_t>(1, key.size() / 3);
+    std::string best;
+    size_t best_distance = limit + 1;
+    for (const auto &name : names) {
+        const size_t distance = edit_distance(key, name_key(name));
+        if (distance < best_distance) {
+            best = name;
+            best_distance = distance;
+        }
+    }
+    return best;
+}
+
+// Why `name` was not found in `dirs`: each directory (missing ones called
+// so), the plugins they hold and the closest of those names.
+std::string not_found_message(const std::string &name, const std::vector<std::string> &dirs) {
+    if (dirs.empty())
+        return fmt::format("plugin \"{}\" not found: no plugin directories to search", name);
+    std::vector<std::string> searched, installed;
+    for (const auto &dir : dirs) {
+        searched.push_back(is_directory(dir) ? dir : dir + " (missing)");
+        for (const auto &file : plugin_files_in(dir)) {
+            const std::string stem = file.substr(0, file.size() - 3);
+            if (std::find(installed.begin(), installed.end(), stem) == installed.end())
+                installed.push_back(stem);
+        }
+    }
+    std::string message =
+        fmt::format("plugin \"{}\" not found: no {}.so in {}", name, name, joined(searched));
+    std::sort(installed.begin(), installed.end());
+    message += installed.empty() ? "; there are no plugins there"
+                                 : fmt::format("; installed: {}", joined(installed));
+    const std::string closest = closest_name(name, installed);
+    if (!closest.empty()) message += fmt::format("; did you mean \"{}\"?", closest);
+    return message;
+}
+
 }  // namespace
 
 const char *kind_name(int kind) {
@@ -368,12 +455,18 @@ const char *kind_name(int kind) {
     }
 }
 
+std::vector<std::string> plugin_dirs_for(const std::string &executable) {
+    const std::string bin = directory_of(executable);
+    const std::string build_tree = bin + "/plugins";
+    if (is_directory(build_tree)) return {build_tree};
+    return {std::filesystem::path(bin + "/" ADF_PLUGIN_DIR_FROM_SBIN).lexically_normal().string()};
+}
+
 std::vector<std::string> default_plugin_dirs() {
-    std::vector<std::string> dirs{ADF_PLUGIN_INSTALL_DIR};
     char exe[PATH_MAX];
     const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) dirs.push_back(directory_of(std::string(exe, static_cast<size_t>(n))) + "/plugins");
-    return dirs;
+    if (n <= 0) return {};
+    return plugin_dirs_for(std::string(exe, static_cast<size_t>(n)));
 }
 
 Loader::Loader(std::vector<std::string> dirs) : dirs_(std::move(dirs)) {}
@@ -383,24 +476,15 @@ Loaded Loader::load(const std::string &name_or_path, int kind) {
     std::string path = name_or_path;
     if (by_name) {
         if (name_or_path.empty()) throw PluginError("plugin name is empty");
-        const std::string file = name_or_path + ".so";
-        std::vector<std::string> searched;
         path.clear();
         for (const auto &dir : dirs_) {
-            const std::string candidate = dir + "/" + file;
-            searched.push_back(dir);
+            const std::string candidate = dir + "/" + name_or_path + ".so";
             if (access(candidate.c_str(), F_OK) == 0) {
                 path = candidate;
                 break;
             }
         }
-        if (path.empty())
-            throw PluginError(
-                searched.empty()
-                    ? fmt::format("plugin \"{}\" not found: no plugin directories to search",
-                                  name_or_path)
-                    : fmt::format("plugin \"{}\" not found: no {} in {}", name_or_path, file,
-                                  joined(searched)));
+        if (path.empty()) throw PluginError(not_found_message(name_or_path, dirs_));
     }
 
     const Inspection found = inspect(path);
@@ -423,16 +507,7 @@ Loaded Loader::load(const std::string &name_or_path, int kind) {
 std::vector<Listing> Loader::list() {
     std::vector<Listing> rows;
     for (const auto &dir : dirs_) {
-        std::vector<std::string> files;
-        if (DIR *stream = opendir(dir.c_str())) {
-            while (const dirent *entry = readdir(stream)) {
-                const std::string file = entry->d_name;
-                if (ends_with(file, ".so") && file.size() > 3) files.push_back(file);
-            }
-            closedir(stream);
-        }
-        std::sort(files.begin(), files.end());
-        for (const auto &file : files) {
+        for (const auto &file : plugin_files_in(dir)) {
             const Inspection found = inspect(dir + "/" + file);
             Listing row;
             row.path = found.path;
@@ -456,6 +531,13 @@ std::vector<Listing> Loader::list() {
         }
     }
     return rows;
+}
+
+std::vector<std::string> Loader::missing_dirs() const {
+    std::vector<std::string> missing;
+    for (const auto &dir : dirs_)
+        if (!is_directory(dir)) missing.push_back(dir);
+    return missing;
 }
 
 }  // namespace adf::plugin

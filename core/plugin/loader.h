@@ -34,9 +34,16 @@ struct Listing {
 // "dns", "ipaddr", "check", "timer" (and "unknown").
 const char *kind_name(int kind);
 
-// The directories searched when the config names none: the install
-// directory, then plugins/ next to the running binary (a build tree).
+// The directory searched when the config names none, found from the
+// running binary (see plugin_dirs_for).
 std::vector<std::string> default_plugin_dirs();
+
+// The plugin directory of the daemon at `executable`: plugins/ next to it
+// when that exists (a build tree uses its own plugins, never installed
+// ones), else the install directory at its place relative to the binary
+// (<prefix>/sbin -> <prefix>/<libdir>/autodnsfailover/plugins), so that an
+// installed tree keeps working wherever it is moved.
+std::vector<std::string> plugin_dirs_for(const std::string &executable);
 
 class Loader {
    public:
@@ -44,7 +51,8 @@ class Loader {
 
     // Loads `name_or_path` (a name searched as <dir>/<name>.so in order, or a
     // path when it contains a '/') for a slot of `kind`. Throws PluginError:
-    // not found (listing the directories searched), not a shared object,
+    // not found (listing the directories searched, which of them are
+    // missing, the plugins they do hold and the closest name), not a shared object,
     // missing entry symbol, ABI major mismatch or newer minor, wrong kind,
     // declared name differing from the requested one, file or directory
     // writable by others than root or its owner. Kind 0 accepts any kind.
@@ -52,6 +60,9 @@ class Loader {
 
     // Every *.so in the directories, usable or not, in directory order.
     std::vector<Listing> list();
+
+    // The directories that do not exist (or are not directories).
+    std::vector<std::string> missing_dirs() const;
 
     const std::vector<std::string> &dirs() const { return dirs_; }
 

@@ -29,6 +29,29 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def silent_tcp_port(host):
+    """A port on `host` where connect() hangs: a listener whose accept queue
+    is full, so the kernel drops every further SYN. Yields the port."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    clients = []
+    try:
+        listener.bind((host, 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(3):
+            client = socket.socket(listener.family)
+            client.setblocking(False)
+            client.connect_ex((host, port))
+            clients.append(client)
+        time.sleep(0.1)
+        yield port
+    finally:
+        for client in clients:
+            client.close()
+        listener.close()
+
+
 def wait_for_port(host, port, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PLUGIN_DIR, REPO, base_config, probe, run, write_config
+from conftest import BUILD, PLUGIN_DIR, REPO, base_config, probe, run, write_config
+from sdk_examples import build_example, exported_symbols
 
 README = REPO / "sdk" / "README.md"
 SDK_INCLUDE = REPO / "sdk" / "include"
@@ -151,19 +152,17 @@ def test_cpp_version_builds_and_behaves_alike(tmp_path, adf_binary):
     assert "flag file" in result.stdout
 
 
-def test_cmake_snippet_builds_the_plugin(tmp_path):
+def test_cmake_snippet_builds_the_plugin_against_the_installed_sdk(tmp_path):
     if shutil.which("cmake") is None or shutil.which("ninja") is None:
         pytest.skip("cmake and ninja are needed")
+    prefix = tmp_path / "sdk"
+    install = subprocess.run(["cmake", "--install", str(BUILD), "--prefix", str(prefix),
+                              "--component", "dev"], capture_output=True, text=True, timeout=120)
+    assert install.returncode == 0, install.stdout + install.stderr
     project = tmp_path / "project"
     project.mkdir()
-    (project / "CMakeLists.txt").write_text(snippet("cmake", "With CMake, in a project of your own"))
+    (project / "CMakeLists.txt").write_text(snippet("cmake", "With CMake, in a project"))
     (project / "file-flag.c").write_text(minimal_plugin_source())
-    build = tmp_path / "build"
-    configure = subprocess.run(["cmake", "-S", str(project), "-B", str(build), "-G", "Ninja",
-                                f"-DADF_SDK_INCLUDE={SDK_INCLUDE}"],
-                               capture_output=True, text=True, timeout=120)
-    assert configure.returncode == 0, configure.stdout + configure.stderr
-    compile_ = subprocess.run(["cmake", "--build", str(build)], capture_output=True, text=True,
-                              timeout=120)
-    assert compile_.returncode == 0, compile_.stdout + compile_.stderr
-    assert (build / "file-flag.so").exists()
+    plugin = build_example(project, tmp_path / "build", prefix, name="file-flag")
+    assert [s for s in exported_symbols(plugin) if not s.startswith("_")] == \
+        ["autodnsfailover_plugin"]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import base_config, free_port, probe
+from conftest import base_config, free_port, probe, silent_tcp_port
 from fixtures_common import elapsed, ipv6_loopback_available
 
 TIMEOUT = "1"  # seconds per check: plenty on loopback, short enough for the slow cases
@@ -132,23 +132,8 @@ def test_dead_within_the_timeout_when_the_banner_never_comes(tmp_path, tcp_serve
 
 def test_dead_when_the_connect_times_out(tmp_path):
     # A listener whose accept queue is full drops further SYNs: connect() hangs.
-    listener = socket.socket()
-    clients = []
-    try:
-        listener.bind(("127.0.0.14", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        for _ in range(3):
-            client = socket.socket()
-            client.setblocking(False)
-            client.connect_ex(("127.0.0.14", port))
-            clients.append(client)
-        time.sleep(0.1)
+    with silent_tcp_port("127.0.0.14") as port:
         result = run_check(tmp_path, "127.0.0.14", port)
-    finally:
-        for client in clients:
-            client.close()
-        listener.close()
     assert result.returncode == 1
     assert result.stdout.startswith("dead: connect timed out after "), result.stdout
 

@@ -8,6 +8,8 @@
 // swaps: ADF_CONFLICT when the file's set differs from the expected one.
 // fail_read / fail_write make reads / writes fail (ADF_TRANSIENT when
 // "transient" is true, else ADF_FAILED), never yielding an empty set.
+// "ignore_expected": true turns the compare-and-swap off (writes whatever
+// the set is), a broken backend for plugin-test to catch.
 // "inject": {"after_read": N, "address": A} plays another daemon writing
 // at the worst moment: right after this instance's Nth read, A is added to
 // the set that was read (once), so the next conditional write conflicts.
@@ -89,10 +91,13 @@ class DnsMemory {
         json state = load();
         fail_if_set(state, "fail_write");
         json &set = record_set(state, fqdn, family);
-        require_expected(set, family, expected);
+        if (!state.value("ignore_expected", false)) require_expected(set, family, expected);
         if (position(set, family, record.address) != set.end()) return;
-        // Keep the set's TTL, as plugin.h asks.
-        const uint32_t ttl = set.empty() ? record.ttl : set.front().value("ttl", record.ttl);
+        // Keep the set's TTL, as plugin.h asks; a new set (record.ttl 0)
+        // gets the default of 60 s.
+        const uint32_t ttl = !set.empty() ? set.front().value("ttl", record.ttl)
+                             : record.ttl != 0 ? record.ttl
+                                               : 60;
         set.push_back({{"address", record.address}, {"ttl", ttl}, {"note", record.note}});
         save(state, "add", fqdn, record.address);
     }
@@ -103,7 +108,7 @@ class DnsMemory {
         json state = load();
         fail_if_set(state, "fail_write");
         json &set = record_set(state, fqdn, family);
-        require_expected(set, family, expected);
+        if (!state.value("ignore_expected", false)) require_expected(set, family, expected);
         auto found = position(set, family, address);
         if (found == set.end()) return;
         set.erase(found);

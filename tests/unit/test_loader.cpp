@@ -70,12 +70,24 @@ TEST_CASE("kind names are the config slot names") {
     CHECK(std::string(adf::plugin::kind_name(42)) == "unknown");
 }
 
-TEST_CASE("default plugin dirs: the install dir, then plugins/ next to the binary") {
-    const auto dirs = adf::plugin::default_plugin_dirs();
-    REQUIRE(dirs.size() == 2);
-    CHECK(contains(dirs[0], "autodnsfailover/plugins"));
+TEST_CASE("an installed daemon finds its plugins relative to its own binary") {
+    TempDir prefix;
+    fs::create_directories(prefix.path / "sbin");
+    const auto dirs = adf::plugin::plugin_dirs_for((prefix.path / "sbin/autodnsfailover").string());
+    REQUIRE(dirs.size() == 1);
+    // <prefix>/sbin/../<libdir>/autodnsfailover/plugins, spelled without "..".
+    CHECK(dirs[0].rfind(prefix.path.string() + "/lib", 0) == 0);
+    CHECK(contains(dirs[0], "/autodnsfailover/plugins"));
+    CHECK_FALSE(contains(dirs[0], ".."));
+}
+
+TEST_CASE("a build tree's daemon uses its own plugins/ and nothing installed") {
+    TempDir build;
+    fs::create_directories(build.path / "plugins");
+    CHECK(adf::plugin::plugin_dirs_for((build.path / "autodnsfailover").string()) ==
+          std::vector<std::string>{(build.path / "plugins").string()});
     const fs::path exe = fs::read_symlink("/proc/self/exe");
-    CHECK(dirs[1] == (exe.parent_path() / "plugins").string());
+    CHECK(adf::plugin::default_plugin_dirs() == adf::plugin::plugin_dirs_for(exe.string()));
 }
 
 TEST_CASE("a plugin is loaded by name from the first directory that has it") {
@@ -119,17 +131,38 @@ TEST_CASE("a file is opened once: by name, by path and through a symlink") {
     CHECK(copy.descriptor != by_name.descriptor);
 }
 
-TEST_CASE("a missing plugin names every directory searched") {
+TEST_CASE("a missing plugin names every directory searched, calling missing ones so") {
     const std::string message = refusal("no-such-plugin", ADF_KIND_CHECK,
                                         Loader({"/nonexistent/a", kTestPlugins}));
     CHECK(contains(message, "\"no-such-plugin\" not found"));
     CHECK(contains(message, "no-such-plugin.so"));
-    CHECK(contains(message, "/nonexistent/a"));
-    CHECK(contains(message, kTestPlugins));
+    CHECK(contains(message, "/nonexistent/a (missing)"));
+    CHECK(contains(message, kTestPlugins + ";"));
+    CHECK_FALSE(contains(message, kTestPlugins + " (missing)"));
     CHECK(contains(refusal("x", ADF_KIND_CHECK, Loader({})), "no plugin directories"));
     const std::string by_path = refusal("/nonexistent/thing.so", ADF_KIND_CHECK);
     CHECK(contains(by_path, "/nonexistent/thing.so"));
     CHECK(contains(by_path, "No such file or directory"));
+}
+
+TEST_CASE("a missing plugin's message lists the installed names and the closest one") {
+    const std::string message = refusal("check_deadlsit", ADF_KIND_CHECK);
+    CHECK(contains(message, "installed: "));
+    CHECK(contains(message, "check-deadlist, "));
+    CHECK(contains(message, "dns-memory"));
+    CHECK(contains(message, "did you mean \"check-deadlist\"?"));
+    // Nothing close: no guess.
+    CHECK_FALSE(contains(refusal("zzzzzzzz", ADF_KIND_CHECK), "did you mean"));
+    TempDir empty;
+    CHECK(contains(refusal("x", ADF_KIND_CHECK, Loader({empty.path.string()})),
+                   "there are no plugins there"));
+}
+
+TEST_CASE("missing_dirs() names the directories that are not there") {
+    TempDir dir;
+    const Loader loader({dir.path.string(), "/nonexistent/b", test_plugin("dns-memory")});
+    CHECK(loader.missing_dirs() ==
+          std::vector<std::string>{"/nonexistent/b", test_plugin("dns-memory")});
 }
 
 TEST_CASE("an ABI major mismatch is refused naming the file and both versions") {

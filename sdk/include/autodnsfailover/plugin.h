@@ -3,6 +3,10 @@
  * and its plugins. This header is the whole contract: a plugin includes it,
  * and nothing else of autodnsfailover, and never links against the host.
  *
+ * Licence: MIT (SPDX-License-Identifier: MIT), like the rest of
+ * autodnsfailover; see LICENSE. A permissive licence on purpose: a plugin
+ * built against this header may carry any licence, proprietary included.
+ *
  * ABI version 1.1 (1.1 appended adf_dns_ops.validate_name; a 1.0 plugin
  * still loads). Rules that hold for everything below:
  *
@@ -24,6 +28,26 @@
  *    there). Two instances of one plugin may exist at once (while a reloaded
  *    config replaces the old one). Because the host forks, a plugin must not
  *    keep threads of its own running between calls.
+ *  - Forks and file descriptors. The host forks a child for every check
+ *    attempt while every plugin instance is alive, so each child starts with
+ *    a copy of the host's memory and of every descriptor open in it, any
+ *    plugin's included. Between calls a plugin therefore keeps:
+ *      - no thread and no child process running (a thread holding a lock at
+ *        fork() leaves that lock held forever in the child);
+ *      - no lock held: fcntl()/lockf() locks belong to a process and are
+ *        not inherited, but flock() locks belong to the open file and stay
+ *        held while any child still has the descriptor; take locks inside a
+ *        call and release them before returning;
+ *      - only descriptors opened close-on-exec (O_CLOEXEC, SOCK_CLOEXEC), so
+ *        that programs a check runs (exec-check) inherit none of them. Kept
+ *        open this way (a database, an HTTP connection), they are safe: a
+ *        check child never uses another instance's descriptors, and the
+ *        child's copies close when it exits.
+ *    check() itself runs in the child: it may fork and exec, but closes what
+ *    it opened and leaves no thread or process running when it returns (the
+ *    host kills the child's process group after every attempt, yet a check
+ *    that cleans up gives the same result wherever it runs).
+ *    `autodnsfailover plugin-test` checks these rules on a built plugin.
  *  - Loading. The host dlopen()s a plugin with RTLD_NOW | RTLD_LOCAL, reads
  *    and checks the descriptor `autodnsfailover_plugin` before calling any
  *    plugin function, and never unloads it. Keep static initialisers trivial:
@@ -306,9 +330,21 @@ typedef struct adf_plugin_descriptor {
     /* Creates an instance from the plugin's config section, read through
      * `services`. On ADF_OK *instance is plugin-owned until destroy(). On any
      * other status (ADF_BAD_CONFIG for config errors) nothing is kept and
-     * destroy() is not called. Main thread. */
+     * destroy() is not called. Main thread.
+     * What create() may do: it runs when the daemon starts, for every
+     * `check-config` and `probe`, and on every reload (SIGHUP) while the
+     * running instances keep working, so it must be quick and must not
+     * depend on the network. It validates every key (config errors belong
+     * here, not in the first round), may read local files and open
+     * descriptors it keeps (close-on-exec, see the fork rules above), and
+     * returns within a second. It does no network I/O (no provider calls,
+     * no DNS lookups: a provider that is down must not stop the daemon from
+     * starting or reloading; do that at the first call that needs it) and
+     * starts no thread or process that outlives the call. */
     int (*create)(const adf_host_services *services, adf_host *host, void **instance);
-    /* Frees an instance; called once, on the main thread, after its last op. */
+    /* Frees an instance; called once, on the main thread, after its last op.
+     * It closes every descriptor the instance kept (a reload creates a new
+     * instance and destroys the old one, so anything left leaks each time). */
     void (*destroy)(void *instance);
 
     /* Plugin-owned ops table of the plugin's kind: adf_dns_ops, adf_ipaddr_ops,
