@@ -29,8 +29,8 @@ DEMO_TARGETS := autodnsfailover plugin_static plugin_zonefile plugin_tcp_check \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all configure build deps-build deps-test demo test unit integration bench asan clean \
-	install packages
+.PHONY: all configure build deps-build deps-test deps-fuzz demo test unit integration fuzz \
+	fuzz-build fuzz-short bench asan clean install packages
 
 all: build
 
@@ -71,7 +71,29 @@ integration: build deps-test
 	ADF_BUILD_DIR=$(abspath $(BUILD)) $(PYTEST) $(PYTEST_FLAGS) tests/integration
 
 test: deps-test
-	$(MAKE) unit integration
+	$(MAKE) unit integration fuzz-short
+
+# libFuzzer over every parser of outside input (tests/fuzz/), in a clang
+# build of its own. `make fuzz` runs each harness FUZZ_SECONDS (two at a
+# time on two cores) and prints executions and coverage per harness;
+# `make test` runs each for a few seconds (fuzz-short).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 120
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+
+deps-fuzz: deps-build
+	$(call install_missing,$(FUZZ_PACKAGES))
+
+fuzz-build: deps-fuzz
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DADF_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) --target fuzz
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+fuzz-short: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) 4
 
 # The whole suite under AddressSanitizer and UBSan. ASan's SIGSEGV handler
 # is off: the check plugins that crash on purpose must die by their signal,
@@ -94,4 +116,4 @@ packages: build deps-test
 	cpack -G DEB --config $(BUILD)/CPackConfig.cmake -B $(abspath $(BUILD))/packages
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)

@@ -127,3 +127,14 @@ TEST_CASE("Result: a failure has a reason and no value") {
     CHECK(*good == 3);
     CHECK(good.reason().empty());
 }
+
+TEST_CASE("json::parse: the text quoted from an unterminated token is cut short") {
+    // nlohmann quotes everything it read of the token: here the whole rest.
+    adf::json::ParseOptions options;
+    options.allow_comments = true;
+    const auto parsed =
+        adf::json::parse("{\"a\": 1, /* " + std::string(100000, 'x'), options);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.reason().size() < 300);
+    CHECK(parsed.reason().find("last read: '...xxxx") != std::string::npos);
+}

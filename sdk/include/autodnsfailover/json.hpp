@@ -80,8 +80,24 @@ inline std::size_t first_too_deep(std::string_view text, std::size_t max_depth,
     return std::string_view::npos;
 }
 
+// The text nlohmann quotes as "last read: '...'" is the whole token it was
+// reading (an unterminated string or comment: the rest of the input). Keep
+// its end, where the fault is.
+inline std::string bounded_last_read(const std::string &reason) {
+    constexpr std::size_t kKeep = 40;
+    const std::string open = "last read: '";
+    const std::size_t start = reason.find(open);
+    if (start == std::string::npos) return reason;
+    const std::size_t from = start + open.size();
+    const std::size_t close = reason.find("'; ", from);
+    const std::size_t end = close == std::string::npos ? reason.size() : close;
+    if (end - from <= kKeep) return reason;
+    return reason.substr(0, from) + "..." + reason.substr(end - kKeep);
+}
+
 // nlohmann's message without its "[json.exception.parse_error.101] parse
-// error at line 1, column 2: " prefix (parse() says where itself).
+// error at line 1, column 2: " prefix (parse() says where itself), with the
+// text it quotes cut short.
 inline std::string parse_error_reason(const std::string &what) {
     std::string reason = what;
     if (const std::size_t tag_end = reason.find("] ");
@@ -90,7 +106,7 @@ inline std::string parse_error_reason(const std::string &what) {
     if (reason.rfind("parse error", 0) == 0)
         if (const std::size_t colon = reason.find(": "); colon != std::string::npos)
             reason = reason.substr(colon + 2);
-    return reason;
+    return bounded_last_read(reason);
 }
 
 inline std::string at(std::string_view text, std::size_t offset, const std::string &what) {
