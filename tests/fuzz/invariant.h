@@ -3,9 +3,14 @@
 // a crash and keep the input of.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+
+// What every harness defines (libFuzzer's entry point).
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_REQUIRE(condition, what)                                                       \
     do {                                                                                    \
