@@ -38,8 +38,11 @@ class Timing:
     `slack` covers what the config does not: the monitor's 0.1 s sampling, a
     check child's fork and exit, the DNS update's round trip, a daemon's
     start-up, and scheduling delay on a loaded 2-core machine (the test bed
-    shares it with compilers). It was chosen from the largest overshoot seen
-    under a load average of about 8 (see the report in test_testbed.py)."""
+    shares it with compilers). Measured at a load average of 10-11 on two
+    cores: removals within 1.8 s (the config's part: 2.0 s), re-adds after a
+    service restart within 1.3 s (config: 1.5 s), so 1.5 s of slack leaves
+    room for a check child or a daemon start that the scheduler delays by
+    as much again, without hiding a missed round (1 s)."""
     interval: float = 1.0
     timeout: float = 0.5
     retry: int = 2
