@@ -176,40 +176,44 @@ class Event(abc.ABC):
         return " ".join((self.kind,) + self.hosts)
 
 
-class ServiceStop(Event):
-    kind = "service-stop"
+class HostOutage(Event):
+    """A host that must leave DNS while impaired, and come back within
+    `readd_bound` of the heal."""
+    dies = back = ""
 
     def apply(self, run):
-        run.bed.stop_service(self.hosts[0])
-        run.host_died(self.hosts[0], "service stopped")
+        self.impair(run.bed, self.hosts[0])
+        run.host_died(self.hosts[0], self.dies)
 
     def heal(self, run):
-        run.bed.start_service(self.hosts[0])
-        run.host_back(self.hosts[0], run.timing.readd_after_service_bound, "service restarted")
+        self.restore(run.bed, self.hosts[0])
+        run.host_back(self.hosts[0], self.readd_bound(run.timing), self.back)
+
+    @staticmethod
+    def readd_bound(timing):
+        return timing.readd_after_network_bound
 
 
-class LinkDown(Event):
-    kind = "link-down"
+class ServiceStop(HostOutage):
+    kind, dies, back = "service-stop", "service stopped", "service restarted"
+    impair = staticmethod(lambda bed, host: bed.stop_service(host))
+    restore = staticmethod(lambda bed, host: bed.start_service(host))
 
-    def apply(self, run):
-        run.bed.link_down(self.hosts[0])
-        run.host_died(self.hosts[0], "link down")
-
-    def heal(self, run):
-        run.bed.link_up(self.hosts[0])
-        run.host_back(self.hosts[0], run.timing.readd_after_network_bound, "link up again")
+    @staticmethod
+    def readd_bound(timing):
+        return timing.readd_after_service_bound
 
 
-class CutOff(Event):
-    kind = "cut-off"
+class LinkDown(HostOutage):
+    kind, dies, back = "link-down", "link down", "link up again"
+    impair = staticmethod(lambda bed, host: bed.link_down(host))
+    restore = staticmethod(lambda bed, host: bed.link_up(host))
 
-    def apply(self, run):
-        run.bed.cut_off(self.hosts[0])
-        run.host_died(self.hosts[0], "cut off from everything")
 
-    def heal(self, run):
-        run.bed.firewall_heal(self.hosts[0], "cut_off")
-        run.host_back(self.hosts[0], run.timing.readd_after_network_bound, "reconnected")
+class CutOff(HostOutage):
+    kind, dies, back = "cut-off", "cut off from everything", "reconnected"
+    impair = staticmethod(lambda bed, host: bed.cut_off(host))
+    restore = staticmethod(lambda bed, host: bed.firewall_heal(host, "cut_off"))
 
 
 class DnsLinkDown(Event):
@@ -320,18 +324,13 @@ class OneWayLoss(BrokenRoute):
         return f"{super().__str__()} {self.percent}%"
 
 
-class CutFromPeers(Event):
+class CutFromPeers(HostOutage):
     """`host` reaches DNS and itself, none of its peers. With removal by
     agreement it stays out (its peers see it dead) until healed."""
-    kind = "cut-from-peers"
-
-    def apply(self, run):
-        run.bed.cut_from_peers(self.hosts[0])
-        run.host_died(self.hosts[0], "cut off from its peers (they all see it dead)")
-
-    def heal(self, run):
-        run.bed.firewall_heal(self.hosts[0], "cut_peers")
-        run.host_back(self.hosts[0], run.timing.readd_after_network_bound, "reconnected")
+    kind, dies, back = ("cut-from-peers", "cut off from its peers (they all see it dead)",
+                        "reconnected")
+    impair = staticmethod(lambda bed, host: bed.cut_from_peers(host))
+    restore = staticmethod(lambda bed, host: bed.firewall_heal(host, "cut_peers"))
 
 
 # --- scenarios ---------------------------------------------------------------
