@@ -535,8 +535,9 @@ def make_event(kind, rng, free_hosts):
 
 class Soak:
     """Random events from `kinds` for `seconds`: each lasts 3-12 s, at most
-    two hosts impaired at once, a DNS outage alone. Counts events, removals,
-    re-adds, invariant violations and stray processes."""
+    two hosts impaired at once, a DNS outage alone, a healed host left to
+    settle (see _settle). Counts events, removals, re-adds, invariant
+    violations and stray processes."""
 
     def __init__(self, bed, seconds, kinds=HANDLED_EVENTS, seed=None):
         unknown = set(kinds) - set(EVENT_SETS["all"])
@@ -549,6 +550,7 @@ class Soak:
         self.seed = random.randrange(1 << 30) if seed is None else seed
         self.rng = random.Random(self.seed)
         self.counts = {}
+        self.settling = {}       # host: time until which no new event touches it
 
     def run(self):
         run = Run(self.bed, f"soak {self.seconds:g} s, seed {self.seed}")
@@ -559,6 +561,7 @@ class Soak:
             for event, due in [a for a in active if a[1] <= now]:
                 run.heal(event)
                 active.remove((event, due))
+                self._settle(run, event)
             self._maybe_start(run, active, end)
             time.sleep(self.rng.uniform(0.5, 2.0))
         for event, _ in active:
@@ -569,18 +572,37 @@ class Soak:
         self.strays = self.bed.stray_processes()
         return run
 
+    def _settle(self, run, event):
+        """A healed host is left alone until its re-add bound has passed, and
+        after a DNS outage every host is, for one interval and one read
+        timeout (a read may still be waiting for the server): a new event
+        then would be judged against a bound the config does not give."""
+        t = run.timing
+        if event.exclusive:
+            until = time.monotonic() + t.interval + t.dns_timeout
+            hosts = self.bed.hosts
+        else:
+            until = time.monotonic() + max(t.readd_after_network_bound,
+                                           t.readd_after_service_bound)
+            hosts = event.hosts
+        for host in hosts:
+            self.settling[host] = max(self.settling.get(host, 0.0), until)
+
     def _maybe_start(self, run, active, end):
         if any(e.exclusive for e, _ in active) or self.rng.random() < 0.3:
             return
         kind = self.rng.choice(self.kinds)
         impaired = set().union(*(e.impaired for e, _ in active)) if active else set()
-        if kind in (DnsLinkDown.kind, DnsStop.kind) and active:
-            return
+        now = time.monotonic()
+        settling = {h for h, until in self.settling.items() if until > now}
+        if kind in (DnsLinkDown.kind, DnsStop.kind) and (active or settling):
+            return  # a DNS outage comes alone, on a settled pool
         needed = 2 if kind in (BrokenRoute.kind, OneWayLoss.kind) else 1
         if kind != Kill.kind and len(impaired) + needed > MAX_IMPAIRED:
             return
-        free = [h for h in self.bed.hosts if h not in impaired and h not in run.down and
-                (kind != "sigkill" or self.bed.hosts[h].supervisor.pid)]
+        free = [h for h in self.bed.hosts
+                if h not in impaired and h not in run.down and h not in settling and
+                (kind != Kill.kind or self.bed.hosts[h].supervisor.pid)]
         event = make_event(kind, self.rng, free)
         if event is None:
             return
@@ -644,7 +666,7 @@ def main(argv):
             run = soaker.run()
             print(soaker.summary(run))
             if run.violations:
-                print("\n".join(f"  VIOLATION {v}" for v in run.violations[:40]))
+                print(run.report())
             failed = bool(run.violations or soaker.strays)
         bed.keep_workdir = args.keep or failed
     print(f"leaked processes: {len(bed.leaked)}; namespaces left: {len(bed.namespaces_left())}")
