@@ -393,7 +393,7 @@ def dns_down(bed, outage=20.0):
     5 s into the outage, and once the server is back h5 is removed within
     its bound, counted from the server's return."""
     run = Run(bed, f"DNS server down {outage:g} s")
-    before = bed.timeline()[-1].members
+    before = inv.known(bed.timeline())[-1].members
     outage_event, stop = DnsLinkDown(), ServiceStop(EDGE)
     down_at = time.monotonic()
     run.apply(outage_event)
