@@ -99,3 +99,11 @@ def test_bounds_follow_the_timing():
     assert t.readd_after_service_bound == 3.0
     assert t.readd_after_network_bound == 4.5
     assert t.healthy_absence_bound == 2.5
+
+
+def test_summary_counts_violations_by_rule_and_cause():
+    reads = timeline((1, {A, B}), (2, {A}), (1, {A, B}), (2, {A}))
+    violations = inv.check(reads, [inv.Expectation(B, 0.0, "present", 1.0, "link up again")])
+    violations += inv.check_never_empty(timeline((0.1, set())))
+    assert inv.summarize(violations) == [("healthy host listed (link up again)", 2),
+                                         ("never empty", 1)]

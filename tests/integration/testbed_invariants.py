@@ -105,6 +105,7 @@ class Violation:
     host: Optional[str]
     rule: str
     detail: str
+    cause: str = ""      # the broken expectation's why
 
     def __str__(self):
         who = f" {self.host}" if self.host else ""
@@ -208,7 +209,7 @@ def check_present(timeline, e, until):
         if b - counted_from > e.bound:
             out.append(Violation(counted_from, e.host, "healthy host listed",
                                  f"absent {b - counted_from:.1f} s (bound {e.bound:.1f} s"
-                                 f"{', ' + e.why if e.why else ''})"))
+                                 f"{', ' + e.why if e.why else ''})", e.why))
     return out
 
 
@@ -219,7 +220,7 @@ def check_absent(timeline, e, until):
     return [Violation(late[0].time, e.host, "dead host gone",
                       f"still listed {late[0].time - e.since:.1f} s after it died, in "
                       f"{len(late)} read(s) up to t={late[-1].time:.1f} (bound {e.bound:.1f} s"
-                      f"{', ' + e.why if e.why else ''})")]
+                      f"{', ' + e.why if e.why else ''})", e.why)]
 
 
 def check(timeline, expectations, start=-math.inf, end=math.inf):
@@ -264,8 +265,9 @@ def per_minute(count, seconds):
 
 
 def summarize(violations: List[Violation]) -> List[Tuple[str, int]]:
-    """[(rule, count)] in first-seen order."""
+    """[("rule (cause)", count)] in first-seen order."""
     counts = {}
     for v in violations:
-        counts[v.rule] = counts.get(v.rule, 0) + 1
+        key = f"{v.rule} ({v.cause})" if v.cause else v.rule
+        counts[key] = counts.get(key, 0) + 1
     return list(counts.items())

@@ -287,7 +287,7 @@ class BrokenRoute(Event):
 
     def apply(self, run):
         run.bed.route_unreachable(*self.hosts)
-        self.strictly_present(run, "healthy, only the path between")
+        self.strictly_present(run, "healthy; only its path to one peer is broken")
 
     def heal(self, run):
         run.bed.route_restore(*self.hosts)
@@ -295,7 +295,7 @@ class BrokenRoute(Event):
 
     def strictly_present(self, run, why):
         for host in self.hosts:
-            run.host_back(host, 0.0, f"{why} {' and '.join(self.hosts)} is broken")
+            run.host_back(host, 0.0, why)
 
     def healthy_again(self, run):
         for host in self.hosts:
@@ -314,7 +314,8 @@ class OneWayLoss(BrokenRoute):
 
     def apply(self, run):
         run.bed.one_way_loss(*self.hosts, percent=self.percent)
-        self.strictly_present(run, f"healthy, {self.percent}% loss one way on the path")
+        self.strictly_present(run, f"healthy; {self.percent}% loss one way between it and "
+                                   f"one peer")
 
     def heal(self, run):
         run.bed.firewall_heal(self.hosts[0], f"loss_{self.hosts[1]}")
