@@ -266,26 +266,29 @@ def _new_server(kind, program, tmp_path, zone, key, generate, address):
     return DnsServer(kind, directory, zone, _resolve_key(key, generate), address)
 
 
+def write_bind_files(server, records=(), allow_update="key"):
+    """Writes a fresh zone (no journal), the TSIG key and named.conf for
+    `server` (a DnsServer of kind "bind" whose port is chosen) into its
+    directory; returns the command that runs BIND in the foreground."""
+    directory = server.directory
+    zone_file = directory / f"{server.zone}.db"
+    zone_file.write_text(zone_text(server.zone, records))
+    for stale in directory.glob("*.jnl"):
+        stale.unlink()
+    if server.key:
+        (directory / "tsig.key").write_text(
+            f'key "{server.key.name}" {{ algorithm {server.key.algorithm}; '
+            f'secret "{server.key.secret}"; }};\n')
+    (directory / "named.conf").write_text(_bind_conf(server, zone_file, allow_update))
+    return ["named", "-g", "-c", str(directory / "named.conf")]
+
+
 @contextlib.contextmanager
 def bind_server(tmp_path, zone="example.test", records=(), key=True, allow_update="key",
                 address="127.0.0.1"):
     """BIND 9 serving `zone` (see the module doc); yields a DnsServer."""
     server = _new_server("bind", "named", tmp_path, zone, key, generate_key, address)
-    directory = server.directory
-
-    def prepare():
-        zone_file = directory / f"{zone}.db"
-        zone_file.write_text(zone_text(zone, records))
-        for stale in directory.glob("*.jnl"):
-            stale.unlink()
-        (directory / "named.conf").write_text(_bind_conf(server, zone_file, allow_update))
-        return ["named", "-g", "-c", str(directory / "named.conf")]
-
-    key = server.key  # resolved
-    if key:
-        (directory / "tsig.key").write_text(
-            f'key "{key.name}" {{ algorithm {key.algorithm}; secret "{key.secret}"; }};\n')
-    with server.running(prepare):
+    with server.running(lambda: write_bind_files(server, records, allow_update)):
         yield server
 
 
