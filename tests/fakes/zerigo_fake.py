@@ -34,7 +34,7 @@ Test control (no auth), JSON in and out, under /_control/:
                     "body": "<hosts>...", "count": N}: answer the next N API
                    requests of that method whose path holds "path" with this
                    body, as it is (count -1: until reset), for answers the
-                   real service never sent
+                   real service never sent; "delay": seconds to wait first
   POST trigger     {"after": "read"} or {"before": "delete" | "create"} with
                    {"add": {"zone": .., "hostname": .., "host-type": ..,
                    "data": .., "ttl": .., "notes": ..}} or
@@ -58,6 +58,7 @@ import json
 import re
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ElementTree
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -340,6 +341,7 @@ class Handler(BaseHTTPRequestHandler):
             canned = self.take_answer(method, url.path)
         if canned is not None:
             entry["status"] = canned["status"]
+            time.sleep(canned["delay"])
             self.send(canned["status"], canned["body"], "application/xml")
             return
         if fault == "hang":
@@ -535,7 +537,8 @@ class Handler(BaseHTTPRequestHandler):
             state.answers.append({"method": request.get("method", "GET"),
                                   "path": request.get("path", ""),
                                   "status": int(request.get("status", 200)),
-                                  "body": request["body"], "count": request.get("count", 1)})
+                                  "body": request["body"], "count": request.get("count", 1),
+                                  "delay": float(request.get("delay", 0))})
             return {}
         if command == "trigger":
             action = {k: request[k] for k in ("add", "remove") if k in request}
