@@ -127,8 +127,8 @@ TEST_CASE("a missing plugin names every directory searched") {
 TEST_CASE("an ABI major mismatch is refused naming the file and both versions") {
     const std::string message = refusal("abi-major", ADF_KIND_CHECK);
     CHECK(contains(message, "plugin " + fs::canonical(test_plugin("abi-major")).string() + ": "));
-    CHECK(contains(message, "ABI version 99.0 is not supported"));
-    CHECK(contains(message, "(ABI 1.0)"));
+    CHECK(contains(message, "ABI version 99.1 is not supported"));
+    CHECK(contains(message, "(ABI 1.1)"));
     CHECK(contains(message, "rebuild it against this SDK"));
 }
 
@@ -136,7 +136,21 @@ TEST_CASE("a plugin built against a newer minor ABI is refused") {
     const std::string message = refusal("abi-minor-newer", ADF_KIND_CHECK);
     CHECK(contains(message, "abi-minor-newer.so"));
     CHECK(contains(message, "ABI 1.99"));
-    CHECK(contains(message, "ABI 1.0"));
+    CHECK(contains(message, "ABI 1.1"));
+}
+
+TEST_CASE("a plugin built against the next minor ABI (1.2) is refused") {
+    const std::string message = refusal("abi-minor-next", ADF_KIND_CHECK);
+    CHECK(contains(message, "abi-minor-next.so"));
+    CHECK(contains(message, "built against ABI 1.2, newer than this autodnsfailover's ABI 1.1"));
+}
+
+TEST_CASE("a dns plugin built against ABI 1.0 loads, its missing 1.1 ops absent") {
+    const auto loaded = Loader({kTestPlugins}).load("dns-memory-abi10", ADF_KIND_DNS);
+    CHECK(loaded.descriptor->abi_major == 1);
+    CHECK(loaded.descriptor->abi_minor == 0);
+    const auto *ops = static_cast<const adf_dns_ops *>(loaded.descriptor->ops);
+    CHECK(ops->struct_size == offsetof(adf_dns_ops, validate_name));  // ends at remove
 }
 
 TEST_CASE("a plugin of another kind is refused for the slot") {
@@ -178,7 +192,7 @@ TEST_CASE("malformed descriptors and ops tables are refused") {
 
     const std::string small = refusal("descriptor-too-small", ADF_KIND_CHECK);
     CHECK(contains(small, "descriptor-too-small.so"));
-    CHECK(contains(small, "descriptor is 32 bytes, smaller than ABI 1.0 requires (64 bytes)"));
+    CHECK(contains(small, "descriptor is 32 bytes, smaller than ABI 1.1 requires (64 bytes)"));
 
     const std::string small_ops = refusal("ops-too-small", ADF_KIND_CHECK);
     CHECK(contains(small_ops, "ops-too-small.so"));
@@ -249,11 +263,11 @@ TEST_CASE("list() shows every .so, sorted, with descriptors or refusals") {
     CHECK(deadlist.version == "1.0.0");
     CHECK(deadlist.kind == ADF_KIND_CHECK);
     CHECK(deadlist.abi_major == 1);
-    CHECK(deadlist.abi_minor == 0);
+    CHECK(deadlist.abi_minor == ADF_ABI_MINOR);
     CHECK_FALSE(deadlist.summary.empty());
 
     const auto abi = row("abi-major");
-    CHECK(contains(abi.refusal, "ABI version 99.0"));
+    CHECK(contains(abi.refusal, "ABI version 99.1"));
     CHECK(abi.name.empty());
     CHECK(abi.abi_major == 99);
 

@@ -3,7 +3,8 @@
  * and its plugins. This header is the whole contract: a plugin includes it,
  * and nothing else of autodnsfailover, and never links against the host.
  *
- * ABI version 1.0. Rules that hold for everything below:
+ * ABI version 1.1 (1.1 appended adf_dns_ops.validate_name and
+ * adf_dns_ops.remove_many). Rules that hold for everything below:
  *
  *  - Versioning. ADF_ABI_MAJOR changes when anything existing changes; the
  *    host refuses a plugin whose major differs. ADF_ABI_MINOR grows when
@@ -21,8 +22,10 @@
  *    from the host's main thread, never concurrently for one instance, except
  *    adf_check_ops.check, which runs alone in a forked child process (see
  *    there). Two instances of one plugin may exist at once (while a reloaded
- *    config replaces the old one). Because the host forks, a plugin must not
- *    keep threads of its own running between calls.
+ *    config replaces the old one). A check plugin lives in a check helper,
+ *    a single-threaded host process of its own that loads no other plugin
+ *    and forks one child per check: a check plugin must not keep threads
+ *    of its own running between calls.
  *  - Loading. The host dlopen()s a plugin with RTLD_NOW | RTLD_LOCAL, reads
  *    and checks the descriptor `autodnsfailover_plugin` before calling any
  *    plugin function, and never unloads it. Keep static initialisers trivial:
@@ -36,7 +39,7 @@
 #include <stdint.h>
 
 #define ADF_ABI_MAJOR 1
-#define ADF_ABI_MINOR 0
+#define ADF_ABI_MINOR 1
 
 /* The name of the one symbol a plugin exports. */
 #define ADF_PLUGIN_SYMBOL "autodnsfailover_plugin"
@@ -223,6 +226,27 @@ typedef struct adf_dns_ops {
      * asks to remove the last record. */
     int (*remove)(void *instance, const char *fqdn, int family, const adf_record_set *expected,
                   const char *address);
+
+    /* ---- ABI 1.1: optional; read them only when struct_size covers them. */
+
+    /* Optional; NULL: every name is accepted (documented fully by issue 8's
+     * change). */
+    int (*validate_name)(void *instance, const char *fqdn);
+
+    /* Optional. Removes every address of `addresses` (`count` of them, at
+     * least 1, canonical text, distinct, each one in `expected`) from the
+     * set in ONE atomic conditional write: all of them or none, provided the
+     * set is still `expected`; ADF_CONFLICT, changing nothing, when it
+     * differs. The host never asks to remove every record of the set.
+     * `addresses` and the strings it points to are host-owned, valid during
+     * the call. Main thread, like every dns op.
+     * Set it only when the provider can make the change as one write (a
+     * Route 53 change batch, one RFC 2136 update, one rewrite of a file
+     * under its lock). NULL, or a 1.0 plugin whose table ends at `remove`:
+     * the host removes one address at a time, each with a fresh read. */
+    int (*remove_many)(void *instance, const char *fqdn, int family,
+                       const adf_record_set *expected, const char *const *addresses,
+                       size_t count);
 } adf_dns_ops;
 
 /* IP address discovery: the host's own address, asked every round. */
@@ -242,12 +266,16 @@ typedef struct adf_check_ops {
 
     /* Is the server at `address` alive? ADF_OK: alive; anything else: dead,
      * with set_error() saying why.
-     * Runs in a child process that the host forks for this one call and kills
-     * with its whole process group when `timeout` seconds have passed; a
-     * crash or hang costs only this check. Nothing the call changes in memory
-     * reaches the daemon or later checks. Respecting `timeout` yourself still
-     * gives a clearer reason than being killed. The call may replace the
-     * child with execve(): the program's exit status 0 then means alive. */
+     * The instance is created (and destroyed) in the host's check helper
+     * process; check() runs in a child process that the helper forks for this
+     * one call, in a process group of its own, and kills with that whole
+     * group when `timeout` seconds have passed, and again once the call has
+     * returned; a crash or hang costs only this check, and the child dies
+     * with the helper. Nothing the call changes in memory reaches the helper,
+     * the daemon or later checks. Lines logged from it join the daemon's log.
+     * Respecting `timeout` yourself still gives a clearer reason than being
+     * killed. The call may replace the child with execve(): the program's
+     * exit status 0 then means alive. */
     int (*check)(void *instance, const char *address, int family, double timeout);
 } adf_check_ops;
 
@@ -311,12 +339,14 @@ typedef struct adf_plugin_descriptor {
 #else
 #define ADF_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
-#if UINTPTR_MAX == 0xffffffffffffffffu && ADF_ABI_MAJOR == 1 && ADF_ABI_MINOR == 0
+#if UINTPTR_MAX == 0xffffffffffffffffu && ADF_ABI_MAJOR == 1 && ADF_ABI_MINOR == 1
 ADF_STATIC_ASSERT(sizeof(adf_record) == 24, "adf_record layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_record_set) == 24, "adf_record_set layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_host_services) == 8 + 12 * 8,
                   "adf_host_services layout changed: bump the ABI");
-ADF_STATIC_ASSERT(sizeof(adf_dns_ops) == 8 + 3 * 8, "adf_dns_ops layout changed: bump the ABI");
+ADF_STATIC_ASSERT(sizeof(adf_dns_ops) == 8 + 5 * 8, "adf_dns_ops layout changed: bump the ABI");
+ADF_STATIC_ASSERT(offsetof(adf_dns_ops, remove_many) == 8 + 4 * 8,
+                  "adf_dns_ops layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_ipaddr_ops) == 16, "adf_ipaddr_ops layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_check_ops) == 16, "adf_check_ops layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_timer_ops) == 32, "adf_timer_ops layout changed: bump the ABI");

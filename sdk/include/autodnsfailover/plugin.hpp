@@ -24,6 +24,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "plugin.h"
@@ -289,6 +291,28 @@ struct DnsGlue {
             return ADF_OK;
         });
     }
+    static int remove_many(void *i, const char *fqdn, int family, const adf_record_set *expected,
+                           const char *const *addresses, size_t count) noexcept {
+        auto *b = box<Impl>(i);
+        return guarded(b->host, [&] {
+            b->impl.remove_many(fqdn, family, records_of(expected),
+                                std::vector<std::string>(addresses, addresses + count));
+            return ADF_OK;
+        });
+    }
+    // The remove_many op when Impl has one (it is optional), else NULL.
+    template <class T, class = void>
+    struct Offers : std::false_type {};
+    template <class T>
+    struct Offers<T, std::void_t<decltype(std::declval<T &>().remove_many(
+                         std::string(), 0, std::vector<Record>(), std::vector<std::string>()))>>
+        : std::true_type {};
+    static constexpr decltype(adf_dns_ops::remove_many) remove_many_op() {
+        if constexpr (Offers<Impl>::value)
+            return &remove_many;
+        else
+            return nullptr;
+    }
 };
 
 template <class Impl>
@@ -356,10 +380,13 @@ struct TimerGlue {
 // Impl: read(fqdn, family, adf::RecordSink&), add(fqdn, family,
 // vector<Record> expected, Record), remove(fqdn, family, vector<Record>
 // expected, string address); static constexpr uint32_t capabilities.
+// Optional: remove_many(fqdn, family, vector<Record> expected,
+// vector<string> addresses), one atomic write removing them all.
 #define ADF_DNS_PLUGIN(Impl, name, version, summary)                                        \
     static constexpr adf_dns_ops adf_plugin_ops_ = {                                        \
         sizeof(adf_dns_ops), Impl::capabilities, &adf::detail::DnsGlue<Impl>::read,          \
-        &adf::detail::DnsGlue<Impl>::add, &adf::detail::DnsGlue<Impl>::remove};              \
+        &adf::detail::DnsGlue<Impl>::add, &adf::detail::DnsGlue<Impl>::remove, nullptr,      \
+        adf::detail::DnsGlue<Impl>::remove_many_op()};                                       \
     ADF_CPP_DESCRIPTOR_(Impl, ADF_KIND_DNS, name, version, summary, adf_plugin_ops_)
 
 // Impl: std::optional<std::string> own_address(int family) (nullopt: none).
