@@ -128,7 +128,8 @@ adf::config::Config daemon_config(const json &check, const std::string &plugin_d
 }
 
 struct Loaded {
-    adf::plugin::PluginSet plugins;  // check and timer
+    adf::plugin::PluginSet plugins;  // the timer
+    std::unique_ptr<adf::isolation::CheckService> checks;  // a check helper, as the daemon's
     adf::isolation::Limits round_limits() const {
         adf::isolation::Limits limits;  // as the daemon's check(): the timer decides
         limits.timeout = plugins.timer->check_timeout();
@@ -140,7 +141,11 @@ struct Loaded {
 Loaded load(adf::plugin::Loader &loader, const json &check, const std::string &plugin_dir) {
     const adf::config::Config config = daemon_config(check, plugin_dir);
     adf::log::configure(config.logging);
-    return {adf::plugin::create_plugins(loader, config, adf::plugin::kCheck | adf::plugin::kTimer)};
+    Loaded loaded{adf::plugin::create_plugins(loader, config, adf::plugin::kTimer), nullptr};
+    loaded.checks = std::make_unique<adf::isolation::CheckService>(
+        adf::isolation::HelperSetup{config.check, {plugin_dir}, config.logging},
+        ADF_BENCH_CHECKER);
+    return loaded;
 }
 
 // Wall clock and CPU time of this process and of its reaped children.
@@ -188,17 +193,17 @@ struct Throughput {
     double parent_cpu_per_1000 = 0;  // the daemon process alone
 };
 
-Throughput measure_throughput(adf::plugin::Checker &checker, const std::vector<Address> &addresses,
-                              unsigned parallel) {
+Throughput measure_throughput(adf::isolation::CheckService &checks,
+                              const std::vector<Address> &addresses, unsigned parallel) {
     adf::isolation::Limits limits;
     limits.timeout = kThroughputTimeout;
     limits.attempts = 1;
     limits.parallel = parallel;
     const Usage before = usage_now();
-    const auto verdicts = adf::isolation::check_all(checker, addresses, limits);
+    const auto verdicts = adf::isolation::check_all(checks, addresses, limits).verdicts;
     const Usage after = usage_now();
     for (const auto &v : verdicts)
-        if (!v.alive) wrong_verdict(checker.name() + " throughput", v, true);
+        if (!v.alive) wrong_verdict(checks.plugin_name() + " throughput", v, true);
     const double n = double(addresses.size());
     const double parent = after.parent_cpu - before.parent_cpu;
     const double children = after.children_cpu - before.children_cpu;
@@ -207,19 +212,19 @@ Throughput measure_throughput(adf::plugin::Checker &checker, const std::vector<A
 }
 
 // Seconds for one round over round_peers(), the median of `repeats`.
-double measure_round(adf::plugin::Checker &checker, adf::isolation::Limits limits,
+double measure_round(adf::isolation::CheckService &checks, adf::isolation::Limits limits,
                      unsigned parallel, unsigned repeats) {
     limits.parallel = parallel;
     const std::vector<Address> peers = round_peers();
     std::vector<double> times;
     for (unsigned r = 0; r < repeats; ++r) {
         const double start = adf::monotonic_now();
-        const auto verdicts = adf::isolation::check_all(checker, peers, limits);
+        const auto verdicts = adf::isolation::check_all(checks, peers, limits).verdicts;
         times.push_back(adf::monotonic_now() - start);
         for (const auto &v : verdicts) {
             const bool expected_alive = !is_unresponsive(v.address);
             if (v.alive != expected_alive || (!v.alive && v.attempts != limits.attempts))
-                wrong_verdict(checker.name() + " round", v, expected_alive);
+                wrong_verdict(checks.plugin_name() + " round", v, expected_alive);
         }
     }
     std::sort(times.begin(), times.end());
@@ -314,7 +319,7 @@ int run(const Options &options) {
 
     std::vector<Row> rows;
     for (Bench &b : benches) {
-        adf::plugin::Checker &checker = *b.throughput.plugins.check;
+        adf::isolation::CheckService &checker = *b.throughput.checks;
         fmt::print(stderr, "{}: warming up, then {} checks at parallel {}; rounds at parallel {}\n",
                    b.scenario.plugin, options.checks, fmt::join(options.throughput_parallel, ", "),
                    fmt::join(options.round_parallel, ", "));
@@ -324,7 +329,7 @@ int run(const Options &options) {
                     measure_throughput(checker, cycled(peers, options.checks), parallel), {}};
             if (std::find(options.round_parallel.begin(), options.round_parallel.end(), parallel) !=
                 options.round_parallel.end())
-                row.round = measure_round(*b.round.plugins.check, b.round.round_limits(), parallel,
+                row.round = measure_round(*b.round.checks, b.round.round_limits(), parallel,
                                           options.repeats);
             rows.push_back(row);
         }

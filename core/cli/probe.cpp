@@ -40,16 +40,17 @@ int probe_ipaddr(plugin::IpaddrSource &source, int family) {
     return kExitOk;
 }
 
-int probe_check(plugin::PluginSet &plugins, const ProbeRequest &r) {
+// Through a check helper, like the daemon: this process forks nothing.
+int probe_check(plugin::Timer &timer, isolation::CheckService &checks, const ProbeRequest &r) {
     const auto address = parse_address(r.target);
     if (!address) {
         print_error(fmt::format("\"{}\" is not an IP address", r.target));
         return kExitConfig;
     }
     isolation::Limits limits;
-    limits.timeout = r.timeout > 0 ? r.timeout : plugins.timer->check_timeout();
+    limits.timeout = r.timeout > 0 ? r.timeout : timer.check_timeout();
     limits.attempts = 1;
-    const auto verdict = isolation::check_all(*plugins.check, {*address}, limits).front();
+    const auto verdict = isolation::check_all(checks, {*address}, limits).verdicts.front();
     if (verdict.alive) {
         fmt::print("alive\n");
         return kExitOk;
@@ -91,7 +92,7 @@ int probe_dns(plugin::DnsBackend &dns, const ProbeRequest &r) {
 
 unsigned slots_for(const std::string &what) {
     if (what == "ipaddr") return plugin::kIpaddr;
-    if (what == "check") return plugin::kCheck | plugin::kTimer;
+    if (what == "check") return plugin::kTimer;
     return plugin::kDns;
 }
 
@@ -99,18 +100,23 @@ unsigned slots_for(const std::string &what) {
 
 int probe(const ProbeRequest &r) {
     plugin::PluginSet plugins;
+    std::unique_ptr<isolation::CheckService> checks;
     try {
         const config::Config config = config::load_file(r.config_path);
         log::configure(config.logging);
-        plugin::Loader loader(config.plugin_dirs.empty() ? plugin::default_plugin_dirs()
-                                                         : config.plugin_dirs);
+        const auto dirs =
+            config.plugin_dirs.empty() ? plugin::default_plugin_dirs() : config.plugin_dirs;
+        plugin::Loader loader(dirs);
         plugins = plugin::create_plugins(loader, config, slots_for(r.what));
+        if (r.what == "check")
+            checks = std::make_unique<isolation::CheckService>(
+                isolation::HelperSetup{config.check, dirs, config.logging});
     } catch (const std::exception &e) {
         print_error(e.what());
         return kExitConfig;
     }
     if (r.what == "ipaddr") return probe_ipaddr(*plugins.ipaddr, r.family);
-    if (r.what == "check") return probe_check(plugins, r);
+    if (r.what == "check") return probe_check(*plugins.timer, *checks, r);
     return probe_dns(*plugins.dns, r);
 }
 

@@ -60,27 +60,6 @@ std::string directory_of(const std::string &path) {
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-// Refuses files that someone other than root or us could have changed: the
-// daemon runs their code with its own rights. `what` names the file or its
-// directory in the message.
-std::string unsafe_owner_or_mode(const std::string &path, const std::string &what) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0)
-        return fmt::format("cannot stat {}: {}", what, std::strerror(errno));
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-        return fmt::format("{} is owned by {}, not by root or the user running "
-                           "autodnsfailover ({}): a plugin runs with the daemon's rights",
-                           what, user_name(st.st_uid), user_name(geteuid()));
-    const unsigned mode = st.st_mode & 07777;
-    if (st.st_mode & S_IWOTH)
-        return fmt::format("{} is writable by others (mode {:04o}): run chmod go-w {}", what,
-                           mode, path);
-    if (st.st_mode & S_IWGRP)
-        return fmt::format("{} is writable by its group (mode {:04o}): run chmod go-w {}", what,
-                           mode, path);
-    return {};
-}
-
 std::string kind_list_name(uint32_t kind) {
     const std::string name = kind_name(static_cast<int>(kind));
     return name == "unknown" ? fmt::format("unknown kind {}", kind) : name;
@@ -231,10 +210,10 @@ Inspection inspect(const std::string &path) {
             result.refusal = "not a regular file";
             return result;
         }
-        std::string problem = unsafe_owner_or_mode(result.path, "the file");
+        std::string problem = unsafe_file(result.path, "the file");
         if (problem.empty()) {
             const std::string dir = directory_of(result.path);
-            problem = unsafe_owner_or_mode(dir, "its directory " + dir);
+            problem = unsafe_file(dir, "its directory " + dir);
         }
         if (!problem.empty()) {
             result.refusal = "refused: " + problem;
@@ -273,6 +252,24 @@ const char *kind_name(int kind) {
         case ADF_KIND_TIMER: return "timer";
         default: return "unknown";
     }
+}
+
+std::string unsafe_file(const std::string &path, const std::string &what) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0)
+        return fmt::format("cannot stat {}: {}", what, std::strerror(errno));
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return fmt::format("{} is owned by {}, not by root or the user running "
+                           "autodnsfailover ({}): a plugin runs with the daemon's rights",
+                           what, user_name(st.st_uid), user_name(geteuid()));
+    const unsigned mode = st.st_mode & 07777;
+    if (st.st_mode & S_IWOTH)
+        return fmt::format("{} is writable by others (mode {:04o}): run chmod go-w {}", what,
+                           mode, path);
+    if (st.st_mode & S_IWGRP)
+        return fmt::format("{} is writable by its group (mode {:04o}): run chmod go-w {}", what,
+                           mode, path);
+    return {};
 }
 
 std::vector<std::string> default_plugin_dirs() {

@@ -38,6 +38,11 @@ const char *kind_name(int kind);
 // directory, then plugins/ next to the running binary (a build tree).
 std::vector<std::string> default_plugin_dirs();
 
+// Why the daemon must not run code from `path`: someone other than root or
+// the daemon's user could change it (owner, group or world write bit).
+// Empty when it may. `what` names the file or directory in the message.
+std::string unsafe_file(const std::string &path, const std::string &what);
+
 class Loader {
    public:
     explicit Loader(std::vector<std::string> dirs);
