@@ -219,7 +219,8 @@ CheckHelper::~CheckHelper() {
 }
 
 bool CheckHelper::send(const std::vector<protocol::Request> &requests) {
-    return protocol::send_message(socket_, protocol::encode_checks(requests));
+    outbox_.push(protocol::encode_checks(requests));
+    return outbox_.flush(socket_);
 }
 
 bool CheckHelper::receive(std::vector<protocol::Reply> &replies) {
@@ -233,7 +234,10 @@ bool CheckHelper::receive(std::vector<protocol::Reply> &replies) {
     }
 }
 
-void CheckHelper::cancel() { protocol::send_message(socket_, protocol::encode_cancel()); }
+void CheckHelper::cancel() {
+    outbox_.push(protocol::encode_cancel());
+    outbox_.flush(socket_);
+}
 
 std::string CheckHelper::bury() {
     if (buried_) return "gone";

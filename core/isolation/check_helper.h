@@ -45,8 +45,12 @@ class CheckHelper {
     pid_t pid() const { return pid_; }
     int fd() const { return socket_; }  // readable: verdicts, or the helper's end
 
-    // False when the helper is gone (then bury() it).
+    // Queues the requests and sends what the socket takes now; false when
+    // the helper is gone (then bury() it).
     bool send(const std::vector<protocol::Request> &requests);
+    // Requests wait for room: poll for POLLOUT too, then flush().
+    bool wants_to_send() const { return !outbox_.empty(); }
+    bool flush() { return outbox_.flush(socket_); }
     // Appends the verdicts waiting; false when the helper is gone.
     bool receive(std::vector<protocol::Reply> &replies);
     // Kills every attempt in flight; their verdicts never come.
@@ -64,6 +68,7 @@ class CheckHelper {
     std::string plugin_name_;
     unsigned capacity_ = 1;
     bool buried_ = false;
+    protocol::Outbox outbox_;
 };
 
 }  // namespace adf::isolation

@@ -15,9 +15,11 @@
 namespace adf::isolation {
 namespace {
 
-// Seconds past an attempt's timeout after which a silent helper counts as
-// hung: it kills a late attempt itself, so only a stuck helper is this late.
-constexpr double kHelperGrace = 5;
+// Seconds past a check's timeout without any verdict, while checks are in
+// flight, after which the helper counts as hung: it kills late attempts
+// itself, so only a stuck helper is this quiet. (A busy helper on a loaded
+// machine is slow, not stuck: every verdict it sends restarts the count.)
+constexpr double kHelperGrace = 10;
 // Helpers started per check_all when one dies: a helper that keeps dying
 // must not turn into a fork loop; the next round tries again.
 constexpr int kRestartsPerRun = 1;
@@ -50,34 +52,28 @@ class Run {
     }
 
    private:
-    struct InFlight {
-        size_t peer = 0;
-        double deadline = 0;
-    };
-
     bool launch(CheckHelper &helper) {
         const unsigned parallel =
             parallel_for(limits_.parallel, addresses_.size(), helper.capacity());
         std::vector<protocol::Request> batch;
-        const double deadline = monotonic_now() + limits_.timeout;
-        while (!pending_.empty() && in_flight_.size() + batch.size() < parallel) {
+        if (in_flight_.empty()) first_sent_ = monotonic_now();
+        while (!pending_.empty() && in_flight_.size() < parallel) {
             const size_t peer = pending_.front();
             pending_.pop_front();
             result_.verdicts[peer].attempts++;
             const uint64_t id = service_.next_id();
             batch.push_back({id, addresses_[peer], limits_.timeout});
-            in_flight_[id] = {peer, deadline};
-            order_.push_back(id);
+            in_flight_[id] = peer;
         }
         return batch.empty() || helper.send(batch);
     }
 
     // Waits for verdicts, the helper's end or an interrupt; false to stop.
     bool wait(CheckHelper &helper) {
-        pollfd fds[2] = {{helper.fd(), POLLIN, 0}, {interrupt_.wake_fd, POLLIN, 0}};
+        const short events = helper.wants_to_send() ? POLLIN | POLLOUT : POLLIN;
+        pollfd fds[2] = {{helper.fd(), events, 0}, {interrupt_.wake_fd, POLLIN, 0}};
         const nfds_t count = interrupt_.wake_fd >= 0 ? 2 : 1;
-        const double late = oldest_deadline() + kHelperGrace;
-        const double left = std::max(0.0, late - monotonic_now());
+        const double left = std::max(0.0, hung_at() - monotonic_now());
         poll(fds, count, static_cast<int>(std::ceil(std::min(left, 3600.0) * 1000)));
         if (count == 2 && (fds[1].revents & POLLIN) && interrupt_.should_stop &&
             interrupt_.should_stop()) {
@@ -86,28 +82,30 @@ class Run {
             return false;
         }
         std::vector<protocol::Reply> replies;
-        const bool alive = helper.receive(replies);
+        const bool alive = helper.receive(replies) && helper.flush();
+        if (!replies.empty()) last_verdict_ = monotonic_now();
         for (const auto &reply : replies) record(reply);
         if (!alive) {
             helper_gone(service_.bury());
-        } else if (!in_flight_.empty() && monotonic_now() > oldest_deadline() + kHelperGrace) {
+        } else if (!in_flight_.empty() && monotonic_now() > hung_at()) {
             service_.bury();
-            helper_lost(fmt::format("the check helper stopped answering (no verdict {:g} s after "
-                                    "a check's timeout); it was killed",
-                                    kHelperGrace));
+            helper_lost(fmt::format("the check helper stopped answering (no verdict for {:g} s "
+                                    "with checks of {:g} s in flight); it was killed",
+                                    limits_.timeout + kHelperGrace, limits_.timeout));
         }
         return true;
     }
 
-    double oldest_deadline() {
-        while (!order_.empty() && in_flight_.count(order_.front()) == 0) order_.pop_front();
-        return order_.empty() ? monotonic_now() : in_flight_[order_.front()].deadline;
+    // When the helper counts as hung if nothing comes: a timeout and the
+    // grace after the last verdict, or after the first check it was sent.
+    double hung_at() const {
+        return std::max(last_verdict_, first_sent_) + limits_.timeout + kHelperGrace;
     }
 
     void record(const protocol::Reply &reply) {
         const auto found = in_flight_.find(reply.id);
         if (found == in_flight_.end()) return;  // cancelled earlier, or not ours
-        const size_t peer = found->second.peer;
+        const size_t peer = found->second;
         in_flight_.erase(found);
         if (reply.outcome == protocol::Outcome::Alive) {
             result_.verdicts[peer].alive = true;
@@ -133,9 +131,8 @@ class Run {
         const bool replace = restarts_ < kRestartsPerRun;
         lost_reason_ = what + (replace ? "; a new one is started" : "; a new one is started next round");
         log::error(lost_reason_);
-        for (const auto &[id, flight] : in_flight_) fail(flight.peer, lost_reason_, true);
+        for (const auto &[id, peer] : in_flight_) fail(peer, lost_reason_, true);
         in_flight_.clear();
-        order_.clear();
     }
 
     bool replace_helper() {
@@ -160,9 +157,8 @@ class Run {
     }
 
     void cancel_all(const std::string &reason) {
-        for (const auto &[id, flight] : in_flight_) pending_.push_back(flight.peer);
+        for (const auto &[id, peer] : in_flight_) pending_.push_back(peer);
         in_flight_.clear();
-        order_.clear();
         result_.cancelled = pending_.size();
         fail_pending(reason);
     }
@@ -173,8 +169,9 @@ class Run {
     Interrupt interrupt_;
     Result result_;
     std::deque<size_t> pending_;
-    std::unordered_map<uint64_t, InFlight> in_flight_;
-    std::deque<uint64_t> order_;  // ids in the order sent: deadlines ascend
+    std::unordered_map<uint64_t, size_t> in_flight_;  // request id -> peer
+    double first_sent_ = 0;    // when the helper last went from idle to busy
+    double last_verdict_ = 0;  // when it last answered
     int restarts_ = 0;
     std::string lost_reason_;
 };
@@ -191,8 +188,6 @@ CheckService::CheckService(HelperSetup setup, std::string program)
     : setup_(std::move(setup)), program_(std::move(program)) {
     helper_ = std::make_unique<CheckHelper>(setup_, program_);
     plugin_name_ = helper_->plugin_name();
-    log::debug(fmt::format("check helper started (pid {}, plugin {}, up to {} checks at once)",
-                           helper_->pid(), plugin_name_, helper_->capacity()));
 }
 
 CheckService::~CheckService() = default;
@@ -201,8 +196,8 @@ bool CheckService::restart(std::string &error) {
     helper_.reset();
     try {
         helper_ = std::make_unique<CheckHelper>(setup_, program_);
-        log::debug(fmt::format("check helper started (pid {}, plugin {})", helper_->pid(),
-                               plugin_name_));
+        log::info(fmt::format("a new check helper is running (helper pid {})", helper_->pid()),
+                  {"", "", plugin_name_, ""});
         return true;
     } catch (const std::exception &e) {
         error = e.what();

@@ -68,6 +68,7 @@ class CheckService {
     const std::string &plugin_name() const { return plugin_name_; }
     // The running helper (null between its death and its replacement).
     CheckHelper *helper() { return helper_.get(); }
+    pid_t helper_pid() const { return helper_ ? helper_->pid() : -1; }
     // Starts a new helper for a dead one; false with `error` set when it
     // cannot be started.
     bool restart(std::string &error);

@@ -50,12 +50,12 @@ unsigned attempt_capacity() {
 }
 
 // Replies go in as few messages as fit.
-void send_replies(int fd, std::vector<protocol::Reply> &replies) {
+void queue_replies(protocol::Outbox &outbox, std::vector<protocol::Reply> &replies) {
     std::vector<protocol::Reply> batch;
     size_t size = 1;
     auto flush = [&] {
         if (batch.empty()) return;
-        protocol::send_message(fd, protocol::encode_replies(batch));
+        outbox.push(protocol::encode_replies(batch));
         batch.clear();
         size = 1;
     };
@@ -121,9 +121,11 @@ int serve(int fd, plugin::Checker &checker) {
     if (child_fd < 0) return 1;
     AttemptPool pool(checker, fd);
     std::vector<protocol::Reply> replies;
+    protocol::Outbox outbox;
     std::string message;
     for (;;) {
-        pollfd fds[2] = {{fd, POLLIN, 0}, {child_fd, POLLIN, 0}};
+        const short events = outbox.empty() ? POLLIN : POLLIN | POLLOUT;
+        pollfd fds[2] = {{fd, events, 0}, {child_fd, POLLIN, 0}};
         if (poll(fds, 2, poll_timeout_ms(pool.next_deadline())) < 0 && errno != EINTR) return 1;
         if (fds[1].revents) {
             signalfd_siginfo info[16];
@@ -145,7 +147,8 @@ int serve(int fd, plugin::Checker &checker) {
                 }
             }
         }
-        if (!replies.empty()) send_replies(fd, replies);
+        if (!replies.empty()) queue_replies(outbox, replies);
+        if (!outbox.flush(fd)) return 0;  // the daemon is gone
     }
 }
 

@@ -1,6 +1,5 @@
 #include "isolation/protocol.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -16,7 +15,6 @@ using json = nlohmann::json;
 // explicit offsets keep it free of padding surprises.
 constexpr size_t kRequestSize = 8 + 8 + 1 + 16;  // id, timeout, family, bytes
 constexpr size_t kReplyHeader = 8 + 1 + 2;       // id, outcome, reason length
-constexpr int kSendWaits = 5;                     // seconds a sender waits for room
 
 template <class T>
 void put(std::string &out, const T &value) {
@@ -175,16 +173,24 @@ std::optional<std::vector<Reply>> decode_replies(const std::string &message) {
 std::string encode_cancel() { return std::string(1, kCancel); }
 
 bool send_message(int fd, const std::string &message) {
-    // A full socket on a non-blocking end: wait for room, but not for ever,
-    // so a reader that stopped reading is noticed.
-    int waits = 0;
     for (;;) {
         if (send(fd, message.data(), message.size(), MSG_NOSIGNAL) >= 0) return true;
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN || ++waits > kSendWaits) return false;
-        pollfd room{fd, POLLOUT, 0};
-        poll(&room, 1, 1000);
+        if (errno != EINTR) return false;
     }
+}
+
+void Outbox::push(std::string message) { queue_.push_back(std::move(message)); }
+
+bool Outbox::flush(int fd) {
+    while (!queue_.empty()) {
+        const std::string &message = queue_.front();
+        if (send(fd, message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+            if (errno == EINTR) continue;
+            return errno == EAGAIN;
+        }
+        queue_.pop_front();
+    }
+    return true;
 }
 
 int receive_message(int fd, std::string &message, size_t max) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,11 +86,26 @@ std::optional<std::vector<Reply>> decode_replies(const std::string &message);
 // How many replies fit in one message when each carries `reason_bytes`.
 size_t reply_size(size_t reason_bytes);
 
-// One message on a SOCK_SEQPACKET socket. send_message: false with errno set
-// when it could not be sent. receive_message: 1 with a message, 0 at end of
-// stream (the peer closed), -1 with errno set (EAGAIN when none is waiting,
-// EMSGSIZE for a message longer than `max`).
+// One message on a SOCK_SEQPACKET socket. send_message (blocking, for the
+// setup): false with errno set when it could not be sent. receive_message: 1
+// with a message, 0 at end of stream (the peer closed), -1 with errno set
+// (EAGAIN when none is waiting, EMSGSIZE for a message longer than `max`).
 bool send_message(int fd, const std::string &message);
 int receive_message(int fd, std::string &message, size_t max = kMessageMax);
+
+// Messages waiting for room in the socket. A Unix socket queues only a few
+// messages (net.unix.max_dgram_qlen, 10 by default): a side that blocked in
+// send() while the other also sends would deadlock both, so each side keeps
+// reading and sends when poll() says POLLOUT.
+class Outbox {
+   public:
+    void push(std::string message);
+    // Sends what fits now; false when the socket is broken (the peer is gone).
+    bool flush(int fd);
+    bool empty() const { return queue_.empty(); }
+
+   private:
+    std::deque<std::string> queue_;
+};
 
 }  // namespace adf::isolation::protocol

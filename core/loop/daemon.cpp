@@ -31,9 +31,14 @@ bool contains(const std::vector<ReadRecord> &records, const Address &address) {
                        [&](const ReadRecord &r) { return r.address == address; });
 }
 
+// The set for a log line: every address of a small set; the first ones and
+// the count of a large pool, whose log must not grow with its square.
 std::string list_addresses(const std::vector<ReadRecord> &records) {
+    constexpr size_t kShown = 16;
     std::string out;
-    for (const auto &r : records) out += (out.empty() ? "" : ", ") + r.address.text();
+    for (size_t i = 0; i < records.size() && i < kShown; ++i)
+        out += (out.empty() ? "" : ", ") + records[i].address.text();
+    if (records.size() > kShown) out += fmt::format(", ... ({} records)", records.size());
     return out.empty() ? "(none)" : out;
 }
 
@@ -107,8 +112,9 @@ class Daemon {
 
     std::string describe_plugins() const {
         const auto &p = setup_.plugins;
-        return fmt::format("dns {}, ipaddr {}, check {}, timer {}", p.dns->name(),
-                           p.ipaddr->name(), check_name(), p.timer->name());
+        return fmt::format("dns {}, ipaddr {}, check {} (helper pid {}), timer {}", p.dns->name(),
+                           p.ipaddr->name(), check_name(), setup_.checks->helper_pid(),
+                           p.timer->name());
     }
 
     const std::string &check_name() const { return setup_.checks->plugin_name(); }
