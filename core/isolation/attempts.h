@@ -6,6 +6,7 @@
 // in memory reaches the helper or later checks.
 #pragma once
 
+#include <sched.h>
 #include <sys/types.h>
 
 #include <limits>
@@ -56,6 +57,8 @@ class AttemptPool {
     plugin::Checker &checker_;
     int private_fd_;
     pid_t self_;
+    cpu_set_t all_cpus_{};  // the helper's CPUs before it pinned itself
+    bool pinned_ = false;
     std::unordered_map<pid_t, Attempt> running_;
     std::set<std::pair<double, pid_t>> deadlines_;  // of attempts not yet killed
 };

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -164,10 +165,23 @@ CheckHelper::CheckHelper(const HelperSetup &setup, const std::string &program) {
                                               POSIX_SPAWN_SETSIGDEF);
     const std::string socket_arg = std::to_string(kHelperSocketFd);
     const std::string parent_arg = std::to_string(getpid());
-    const char *argv[] = {program.c_str(), "--socket", socket_arg.c_str(), "--parent",
-                          parent_arg.c_str(), nullptr};
+    // LD_BIND_NOW: the dynamic linker binds every library's symbols at load,
+    // once, instead of lazily in every forked check child (each binding is a
+    // write to a page the child would copy). The helper removes the variable
+    // again so that programs a check runs do not inherit it.
+    std::vector<const char *> env;
+    for (char **e = environ; *e != nullptr; ++e)
+        if (std::strncmp(*e, "LD_BIND_NOW=", 12) != 0) env.push_back(*e);
+    const bool bind_now_was_set = getenv("LD_BIND_NOW") != nullptr;
+    env.push_back("LD_BIND_NOW=1");
+    env.push_back(nullptr);
+    std::vector<const char *> argv = {program.c_str(), "--socket", socket_arg.c_str(),
+                                      "--parent", parent_arg.c_str()};
+    if (!bind_now_was_set) argv.push_back("--unset-bind-now");
+    argv.push_back(nullptr);
     const int spawned = posix_spawn(&pid_, program.c_str(), &actions, &attributes,
-                                    const_cast<char *const *>(argv), environ);
+                                    const_cast<char *const *>(argv.data()),
+                                    const_cast<char *const *>(env.data()));
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     close(theirs);

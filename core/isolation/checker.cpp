@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,8 @@ namespace {
 constexpr rlim_t kReservedDescriptors = 64;
 // The setup message carries the check section, which may be long.
 constexpr size_t kSetupMax = 1024 * 1024;
+// Attempts forked between two looks at exited children and the socket.
+constexpr int kForksPerTurn = 16;
 
 // Each running attempt holds one descriptor (its reason pipe): raise the soft
 // limit to the hard one and say how many attempts fit.
@@ -122,11 +125,19 @@ int serve(int fd, plugin::Checker &checker) {
     AttemptPool pool(checker, fd);
     std::vector<protocol::Reply> replies;
     protocol::Outbox outbox;
+    std::deque<protocol::Request> waiting;  // received, not yet forked
     std::string message;
     for (;;) {
+        // A few forks per turn, then reap and answer: verdicts keep flowing
+        // while a thousand requests wait their turn, however slow fork is.
+        for (int i = 0; i < kForksPerTurn && !waiting.empty(); ++i) {
+            pool.start(waiting.front(), replies);
+            waiting.pop_front();
+        }
         const short events = outbox.empty() ? POLLIN : POLLIN | POLLOUT;
         pollfd fds[2] = {{fd, events, 0}, {child_fd, POLLIN, 0}};
-        if (poll(fds, 2, poll_timeout_ms(pool.next_deadline())) < 0 && errno != EINTR) return 1;
+        const int timeout = waiting.empty() ? poll_timeout_ms(pool.next_deadline()) : 0;
+        if (poll(fds, 2, timeout) < 0 && errno != EINTR) return 1;
         if (fds[1].revents) {
             signalfd_siginfo info[16];
             while (read(child_fd, info, sizeof info) > 0) {
@@ -141,9 +152,10 @@ int serve(int fd, plugin::Checker &checker) {
                 if (got < 0) break;
                 if (message[0] == protocol::kCancel) {
                     pool.kill_all();
+                    waiting.clear();
                     replies.clear();
                 } else if (const auto requests = protocol::decode_checks(message)) {
-                    for (const auto &request : *requests) pool.start(request, replies);
+                    waiting.insert(waiting.end(), requests->begin(), requests->end());
                 }
             }
         }
@@ -164,16 +176,18 @@ int serve(int fd, plugin::Checker &checker) {
 int checker_main(int argc, char **argv) {
     int fd = -1;
     long parent = -1;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; ++i) {
         const std::string option = argv[i];
-        if (option == "--socket")
-            fd = std::atoi(argv[i + 1]);
-        else if (option == "--parent")
-            parent = std::atol(argv[i + 1]);
+        if (option == "--socket" && i + 1 < argc)
+            fd = std::atoi(argv[++i]);
+        else if (option == "--parent" && i + 1 < argc)
+            parent = std::atol(argv[++i]);
+        else if (option == "--unset-bind-now")
+            unsetenv("LD_BIND_NOW");  // it served this process's start only
         else
             usage();
     }
-    if (fd < 0 || parent <= 0 || argc != 5 || fcntl(fd, F_GETFD) < 0) usage();
+    if (fd < 0 || parent <= 0 || fcntl(fd, F_GETFD) < 0) usage();
     // Die with the daemon; a daemon that died before this took effect is
     // no longer our parent.
     prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace adf::isolation::protocol {
 namespace {
@@ -194,17 +195,20 @@ bool Outbox::flush(int fd) {
 }
 
 int receive_message(int fd, std::string &message, size_t max) {
-    message.resize(max);
+    // One buffer, zero-filled once: the helper forks between receives, and
+    // every page it writes afterwards costs a copy-on-write fault.
+    static std::vector<char> buffer;
+    if (buffer.size() < max) buffer.resize(max);
     for (;;) {
-        const ssize_t n = recv(fd, message.data(), message.size(), MSG_TRUNC);
+        const ssize_t n = recv(fd, buffer.data(), max, MSG_TRUNC);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return -1;
         if (n == 0) return 0;
-        if (static_cast<size_t>(n) > message.size()) {
+        if (static_cast<size_t>(n) > max) {
             errno = EMSGSIZE;
             return -1;
         }
-        message.resize(static_cast<size_t>(n));
+        message.assign(buffer.data(), static_cast<size_t>(n));
         return 1;
     }
 }
