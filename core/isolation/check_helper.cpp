@@ -53,7 +53,7 @@ bool wait_exit(pid_t pid, int pidfd, double seconds, int &status) {
     const double deadline = monotonic_now() + seconds;
     for (;;) {
         const pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid || (r < 0 && errno == ECHILD)) return r == pid;
+        if (r == pid || (r < 0 && errno == ECHILD)) return true;  // ECHILD: reaped already
         const double left = deadline - monotonic_now();
         if (left <= 0) return false;
         if (pidfd >= 0) {

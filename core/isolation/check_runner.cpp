@@ -122,7 +122,10 @@ class Run {
         if (v.attempts < std::max(1u, limits_.attempts)) pending_.push_front(peer);
     }
 
-    void helper_gone(const std::string &how) { helper_lost("the check helper " + (how == "gone" ? std::string("is gone") : "died (" + how + ")")); }
+    // `how` is what bury() said: "killed by signal 9", "exited with status 1".
+    void helper_gone(const std::string &how) {
+        helper_lost(how == "gone" ? "the check helper is gone" : "the check helper died (" + how + ")");
+    }
 
     // The attempts in flight fail with the helper's end as their reason (a
     // host fault: it says nothing about the peers); those with attempts left
