@@ -19,8 +19,7 @@
 namespace bench {
 namespace {
 
-constexpr int kBacklog = 1024;
-constexpr int kPortAttempts = 20;
+constexpr int kBacklog = 4096;
 constexpr size_t kRequestMax = 16384;
 constexpr char kResponse[] =
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
@@ -30,71 +29,29 @@ std::runtime_error failure(const std::string &what) {
     return std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-sockaddr_in socket_address(const adf::Address &address, int port) {
-    if (address.family != 4)
-        throw std::runtime_error("local servers listen on IPv4 loopback only, not on " +
-                                 address.text());
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(port));
-    std::memcpy(&sa.sin_addr, address.bytes.data(), 4);
-    return sa;
-}
-
-void close_all(std::vector<int> &fds) {
-    for (int fd : fds) close(fd);
-    fds.clear();
-}
-
-// A listening socket on address:port (port 0: any), or -1 with errno set.
-int listen_on(const adf::Address &address, int port) {
+// A listener on every local IPv4 address (so on any number of peers the
+// benchmark's namespace routes to loopback), on a port the kernel picks.
+int listen_on_any(int &port) {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) throw failure("socket");
-    const int on = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    const sockaddr_in sa = socket_address(address, port);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_ANY);
+    socklen_t length = sizeof sa;
     if (bind(fd, reinterpret_cast<const sockaddr *>(&sa), sizeof sa) != 0 ||
-        listen(fd, kBacklog) != 0) {
-        const int saved = errno;
+        listen(fd, kBacklog) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr *>(&sa), &length) != 0) {
+        const std::runtime_error error = failure("cannot listen on 0.0.0.0");
         close(fd);
-        errno = saved;
-        return -1;
+        throw error;
     }
+    port = ntohs(sa.sin_port);
     return fd;
 }
 
-int port_of(int fd) {
-    sockaddr_in sa{};
-    socklen_t length = sizeof sa;
-    if (getsockname(fd, reinterpret_cast<sockaddr *>(&sa), &length) != 0)
-        throw failure("getsockname");
-    return ntohs(sa.sin_port);
-}
+}  // namespace
 
-// Listeners on every address, all on one port that the kernel picks for the
-// first address; another port is tried when that one is taken elsewhere.
-std::vector<int> listen_on_all(const std::vector<adf::Address> &addresses, int &port) {
-    std::vector<int> fds;
-    for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
-        port = 0;
-        for (const adf::Address &address : addresses) {
-            const int fd = listen_on(address, port);
-            if (fd < 0) {
-                if (errno == EADDRINUSE && port != 0) break;
-                const std::string where = address.text() + ":" + std::to_string(port);
-                close_all(fds);
-                throw failure("cannot listen on " + where);
-            }
-            fds.push_back(fd);
-            if (port == 0) port = port_of(fd);
-        }
-        if (fds.size() == addresses.size()) return fds;
-        close_all(fds);
-    }
-    throw std::runtime_error("no TCP port was free on all " + std::to_string(addresses.size()) +
-                             " local addresses after " + std::to_string(kPortAttempts) +
-                             " tries");
-}
+namespace {
 
 // The serving process: one poll loop over every listener and open HTTP
 // connection. It never returns; SIGTERM, SIGALRM or its parent's death end it.
@@ -154,20 +111,20 @@ class Serving {
 
 }  // namespace
 
-LocalServers::LocalServers(const std::vector<adf::Address> &addresses, unsigned max_lifetime_s) {
-    std::vector<int> tcp = listen_on_all(addresses, tcp_port_);
+LocalServers::LocalServers(unsigned max_lifetime_s) {
+    std::vector<int> tcp{listen_on_any(tcp_port_)};
     std::vector<int> http;
     try {
-        http = listen_on_all(addresses, http_port_);
+        http.push_back(listen_on_any(http_port_));
     } catch (...) {
-        close_all(tcp);
+        close(tcp.front());
         throw;
     }
     pid_ = fork();
     if (pid_ < 0) {
         const std::runtime_error error = failure("cannot fork the local servers");
-        close_all(tcp);
-        close_all(http);
+        close(tcp.front());
+        close(http.front());
         throw error;
     }
     if (pid_ == 0) {
@@ -176,8 +133,8 @@ LocalServers::LocalServers(const std::vector<adf::Address> &addresses, unsigned 
         alarm(max_lifetime_s);
         Serving(std::move(tcp), std::move(http)).run();
     }
-    close_all(tcp);
-    close_all(http);
+    close(tcp.front());
+    close(http.front());
 }
 
 LocalServers::~LocalServers() { stop(); }

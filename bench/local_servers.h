@@ -1,24 +1,21 @@
-// The peers the benchmark checks: on each given loopback address a TCP
-// listener that accepts and closes, and an HTTP responder that answers
-// "200 OK" to any request. They run in a process of their own, so their CPU
-// time and memory never count as the daemon's.
+// The peers the benchmark checks: on every local address, a TCP listener
+// that accepts and closes, and an HTTP responder that answers "200 OK" to
+// any request. They run in a process of their own, so their CPU time and
+// memory never count as the daemon's.
 #pragma once
 
 #include <sys/types.h>
 
 #include <vector>
 
-#include "net/address.h"
-
 namespace bench {
 
 class LocalServers {
    public:
-    // Binds every listener (one TCP port and one HTTP port shared by all
-    // addresses) and forks the serving process, which also ends by itself
-    // after `max_lifetime_s` or when this process dies. Throws
-    // std::runtime_error naming the address and call that failed.
-    LocalServers(const std::vector<adf::Address> &addresses, unsigned max_lifetime_s);
+    // Binds both listeners (on 0.0.0.0) and forks the serving process, which
+    // also ends by itself after `max_lifetime_s` or when this process dies.
+    // Throws std::runtime_error naming the call that failed.
+    explicit LocalServers(unsigned max_lifetime_s);
     ~LocalServers();  // stop()
     LocalServers(const LocalServers &) = delete;
     LocalServers &operator=(const LocalServers &) = delete;

@@ -46,16 +46,17 @@ int probe_ipaddr(plugin::IpaddrSource &source, int family) {
     return kExitOk;
 }
 
-int probe_check(plugin::PluginSet &plugins, const ProbeRequest &r) {
+// Through a check helper, like the daemon: this process forks nothing.
+int probe_check(plugin::Timer &timer, isolation::CheckService &checks, const ProbeRequest &r) {
     const auto address = parse_address(r.target);
     if (!address) {
         print_error(fmt::format("\"{}\" is not an IP address", r.target));
         return kExitConfig;
     }
     isolation::Limits limits;
-    limits.timeout = r.timeout > 0 ? r.timeout : plugins.timer->check_timeout();
+    limits.timeout = r.timeout > 0 ? r.timeout : timer.check_timeout();
     limits.attempts = 1;
-    const auto verdict = isolation::check_all(*plugins.check, {*address}, limits).front();
+    const auto verdict = isolation::check_all(checks, {*address}, limits).verdicts.front();
     if (verdict.alive) {
         fmt::print("alive\n");
         return kExitOk;
@@ -125,7 +126,7 @@ int probe_dns(plugin::DnsBackend &dns, const ProbeRequest &r, const config::Safe
 
 unsigned slots_for(const std::string &what) {
     if (what == "ipaddr") return plugin::kIpaddr;
-    if (what == "check") return plugin::kCheck | plugin::kTimer;
+    if (what == "check") return plugin::kTimer;
     return plugin::kDns;
 }
 
@@ -133,16 +134,21 @@ unsigned slots_for(const std::string &what) {
 
 int probe(const ProbeRequest &r) {
     plugin::Setup setup;
+    std::unique_ptr<isolation::CheckService> checks;
     try {
         setup = plugin::load_setup(r.config_path, slots_for(r.what));
-        log::configure(setup.config.logging);
+        const config::Config &config = setup.config;
+        log::configure(config.logging);
+        if (r.what == "check")
+            checks = std::make_unique<isolation::CheckService>(isolation::HelperSetup{
+                config.check, plugin::plugin_dirs_of(config), config.logging});
     } catch (const std::exception &e) {
         print_error(e.what());
         return kExitConfig;
     }
     plugin::PluginSet &plugins = setup.plugins;
     if (r.what == "ipaddr") return probe_ipaddr(*plugins.ipaddr, r.family);
-    if (r.what == "check") return probe_check(plugins, r);
+    if (r.what == "check") return probe_check(*plugins.timer, *checks, r);
     return probe_dns(*plugins.dns, r, setup.config.safety);
 }
 

@@ -70,8 +70,10 @@ class Validator {
 
     std::vector<std::string> take_errors() { return std::move(errors_); }
 
+    // An integer in [low, high]. `word`: a word the caller also accepts
+    // ("auto", "all"), named in the error.
     std::optional<long long> integer(const json &value, const std::string &path, long long low,
-                                     long long high) {
+                                     long long high, const char *word = nullptr) {
         std::optional<long long> n;
         if (value.is_number_unsigned()) {
             auto u = value.get<unsigned long long>();
@@ -81,7 +83,10 @@ class Validator {
             n = value.get<long long>();
         }
         if (!n || *n < low || *n > high) {
-            expected(path, fmt::format("an integer from {} to {}", low, high), value);
+            expected(path,
+                     fmt::format("{}an integer from {} to {}",
+                                 word ? fmt::format("\"{}\" or ", word) : "", low, high),
+                     value);
             return std::nullopt;
         }
         return n;
@@ -205,9 +210,12 @@ Safety read_safety(Validator &v, const json &value) {
                                      "witnesses", "self_check_failure_delay"});
     if (auto it = value.find("min_records"); it != value.end())
         if (auto n = v.integer(*it, "safety.min_records", 1, 1000)) safety.min_records = int(*n);
-    if (auto it = value.find("max_removals_per_round"); it != value.end())
-        if (auto n = v.integer(*it, "safety.max_removals_per_round", 0, 1000))
+    if (auto it = value.find("max_removals_per_round"); it != value.end()) {
+        if (*it == "all")
+            safety.max_removals_per_round = kAllRemovals;
+        else if (auto n = v.integer(*it, "safety.max_removals_per_round", 0, 1000, "all"))
             safety.max_removals_per_round = int(*n);
+    }
     if (auto it = value.find("max_dead_fraction"); it != value.end())
         if (auto x = v.number(*it, "safety.max_dead_fraction", 0, 1)) safety.max_dead_fraction = *x;
     if (auto it = value.find("self_check_failure_delay"); it != value.end())
@@ -401,9 +409,12 @@ Config read_config(Validator &v, const json &root, const std::string &source) {
     if (auto it = root.find("safety"); it != root.end()) config.safety = read_safety(v, *it);
     if (auto it = root.find("note"); it != root.end())
         config.note = read_note(v, *it, config.note);
-    if (auto it = root.find("max_parallel_checks"); it != root.end())
-        if (auto n = v.integer(*it, "max_parallel_checks", 1, 1024))
+    if (auto it = root.find("max_parallel_checks"); it != root.end()) {
+        if (*it == "auto")
+            config.max_parallel_checks = 0;
+        else if (auto n = v.integer(*it, "max_parallel_checks", 1, 1024, "auto"))
             config.max_parallel_checks = int(*n);
+    }
     if (auto it = root.find("families"); it != root.end())
         config.families = read_families(v, *it, config.families);
     if (auto it = root.find("logging"); it != root.end()) config.logging = read_logging(v, *it);

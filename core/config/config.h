@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -31,9 +32,13 @@ struct PluginSection {
     nlohmann::json settings;   // the section without its "plugin" key
 };
 
+// "max_removals_per_round": "all": no limit of its own; the partition guard
+// and min_records bound the removals of a round.
+constexpr int kAllRemovals = std::numeric_limits<int>::max();
+
 struct Safety {
     int min_records = 1;              // never leave fewer records than this (>= 1)
-    int max_removals_per_round = 1;   // per record set (name and family) and round
+    int max_removals_per_round = kAllRemovals;  // per record set (name and family) and round
     double max_dead_fraction = 0.5;   // partition guard threshold, 0..1
     std::vector<std::string> witnesses;  // canonical addresses
     double self_check_failure_delay = 60;  // seconds before exiting after a failed self-check
@@ -58,7 +63,7 @@ struct Config {
     PluginSection timer;
     Safety safety;
     std::string note = "{hostname}";    // note template: {hostname}, {fqdn}, {address}
-    int max_parallel_checks = 32;       // concurrent check children
+    int max_parallel_checks = 0;        // concurrent check attempts; 0: "auto" (every peer, capped)
     std::vector<int> families = {4, 6}; // which of A (4) and AAAA (6) to manage
     log::Options logging;
     std::optional<ReadFrom> read_from;  // absent: every read goes through the dns plugin

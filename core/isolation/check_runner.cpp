@@ -1,266 +1,223 @@
 #include "isolation/check_runner.h"
 
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <deque>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
-#include "isolation/check_child.h"
+#include "logging/log.h"
 #include "util/clock.h"
 
 namespace adf::isolation {
 namespace {
 
-constexpr size_t kReasonMax = 1024;
-
-// One attempt running in a child.
-struct Attempt {
-    size_t peer = 0;   // index into the addresses
-    pid_t pid = -1;    // also its process group
-    int pidfd = -1;    // readable once the child has exited (-1: poll waitpid)
-    int pipe = -1;     // the child's reason, if it gives one
-    double deadline = 0;
-    std::string reason;
-    bool exited = false;
-    int status = 0;
-};
-
-int open_pidfd(pid_t pid) {
-#ifdef SYS_pidfd_open
-    const long fd = syscall(SYS_pidfd_open, pid, 0);
-    if (fd >= 0) {
-        fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
-        return static_cast<int>(fd);
-    }
-#endif
-    return -1;
-}
-
-// In the child: default signal handling, own process group, run the check,
-// report the reason through the pipe, and _exit (never run the parent's
-// atexit handlers or flush its stdio buffers).
-[[noreturn]] void run_child(plugin::Checker &checker, const Address &address, double timeout,
-                            int reason_fd) {
-    enter_check_child();
-    const plugin::Outcome outcome = checker.check_here(address, timeout);
-    if (!outcome.ok()) {
-        const std::string reason = outcome.error.substr(0, kReasonMax);
-        ssize_t ignored = write(reason_fd, reason.data(), reason.size());
-        (void)ignored;
-    }
-    _exit(outcome.ok() ? 0 : 1);
-}
-
-bool start(plugin::Checker &checker, const Address &address, double timeout, size_t peer,
-           Attempt &attempt, std::string &error) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        error = fmt::format("cannot create a pipe for the check: {}", std::strerror(errno));
-        return false;
-    }
-    const pid_t pid = fork();
-    if (pid < 0) {
-        error = fmt::format("cannot fork a check process: {}", std::strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return false;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        run_child(checker, address, timeout, fds[1]);
-    }
-    setpgid(pid, pid);  // also here, so a kill of the group can never miss
-    close(fds[1]);
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    attempt = Attempt{};
-    attempt.peer = peer;
-    attempt.pid = pid;
-    attempt.pidfd = open_pidfd(pid);
-    attempt.pipe = fds[0];
-    attempt.deadline = monotonic_now() + timeout;
-    return true;
-}
-
-void drain_reason(Attempt &a) {
-    char buffer[512];
-    for (;;) {
-        const ssize_t n = read(a.pipe, buffer, sizeof buffer);
-        if (n > 0) {
-            if (a.reason.size() < kReasonMax) a.reason.append(buffer, static_cast<size_t>(n));
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        return;
-    }
-}
-
-bool try_reap(Attempt &a) {
-    int status = 0;
-    const pid_t r = waitpid(a.pid, &status, WNOHANG);
-    if (r != a.pid) return false;
-    a.exited = true;
-    a.status = status;
-    return true;
-}
-
-// Kills what is left of the attempt's process group and reaps the child.
-void finish(Attempt &a) {
-    kill(-a.pid, SIGKILL);
-    if (!a.exited) {
-        int status = 0;
-        while (waitpid(a.pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        a.status = status;
-    }
-    drain_reason(a);
-    if (a.pidfd >= 0) close(a.pidfd);
-    close(a.pipe);
-}
-
-std::string describe_exit(const Attempt &a, double timeout) {
-    if (!a.exited) return fmt::format("timed out after {:g} s (check killed)", timeout);
-    std::string reason = a.reason;
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == '\r')) reason.pop_back();
-    if (WIFSIGNALED(a.status)) {
-        const int sig = WTERMSIG(a.status);
-        return fmt::format("check crashed: killed by signal {} ({})", sig, strsignal(sig));
-    }
-    if (WIFEXITED(a.status) && WEXITSTATUS(a.status) != 0)
-        return reason.empty() ? fmt::format("check exited with status {}", WEXITSTATUS(a.status))
-                              : reason;
-    return {};
-}
+// Seconds past a check's timeout without any verdict, while checks are in
+// flight, after which the helper counts as hung: it kills late attempts
+// itself, so only a stuck helper is this quiet. (A busy helper on a loaded
+// machine is slow, not stuck: every verdict it sends restarts the count.)
+constexpr double kHelperGrace = 10;
+// Helpers started per check_all when one dies: a helper that keeps dying
+// must not turn into a fork loop; the next round tries again.
+constexpr int kRestartsPerRun = 1;
 
 class Run {
    public:
-    Run(plugin::Checker &checker, const std::vector<Address> &addresses, const Limits &limits,
+    Run(CheckService &service, const std::vector<Address> &addresses, const Limits &limits,
         const Interrupt &interrupt)
-        : checker_(checker), addresses_(addresses), limits_(limits), interrupt_(interrupt) {
-        verdicts_.resize(addresses.size());
+        : service_(service), addresses_(addresses), limits_(limits), interrupt_(interrupt) {
+        result_.verdicts.resize(addresses.size());
         for (size_t i = 0; i < addresses.size(); ++i) {
-            verdicts_[i].address = addresses[i];
+            result_.verdicts[i].address = addresses[i];
             pending_.push_back(i);
         }
     }
 
-    std::vector<Verdict> go() {
-        while (!pending_.empty() || !running_.empty()) {
-            launch();
-            if (running_.empty()) continue;
-            if (!wait()) {
-                abort_all("interrupted: the daemon is stopping");
-                break;
+    Result go() {
+        while (!pending_.empty() || !in_flight_.empty()) {
+            CheckHelper *helper = service_.helper();
+            if (helper == nullptr && !replace_helper()) break;
+            helper = service_.helper();
+            if (!launch(*helper)) {
+                helper_gone(service_.bury());
+                continue;
             }
-            collect();
+            if (in_flight_.empty()) continue;
+            if (!wait(*helper)) break;
         }
-        return std::move(verdicts_);
+        return std::move(result_);
     }
 
    private:
-    void launch() {
-        const unsigned parallel = std::max(1u, limits_.parallel);
-        while (!pending_.empty() && running_.size() < parallel) {
+    bool launch(CheckHelper &helper) {
+        const unsigned parallel =
+            parallel_for(limits_.parallel, addresses_.size(), helper.capacity());
+        std::vector<protocol::Request> batch;
+        if (in_flight_.empty()) first_sent_ = monotonic_now();
+        while (!pending_.empty() && in_flight_.size() < parallel) {
             const size_t peer = pending_.front();
             pending_.pop_front();
-            Attempt attempt;
-            std::string error;
-            verdicts_[peer].attempts++;
-            if (start(checker_, addresses_[peer], limits_.timeout, peer, attempt, error)) {
-                running_.push_back(attempt);
-            } else {
-                record_failure(peer, error);
-            }
+            result_.verdicts[peer].attempts++;
+            const uint64_t id = service_.next_id();
+            batch.push_back({id, addresses_[peer], limits_.timeout});
+            in_flight_[id] = peer;
         }
+        return batch.empty() || helper.send(batch);
     }
 
-    // Waits for a child to exit, a deadline, or an interrupt; false to stop.
-    bool wait() {
-        std::vector<pollfd> fds;
-        bool need_polling = false;
-        double nearest = running_.front().deadline;
-        for (const auto &a : running_) {
-            nearest = std::min(nearest, a.deadline);
-            if (a.pidfd >= 0)
-                fds.push_back({a.pidfd, POLLIN, 0});
-            else
-                need_polling = true;
-        }
-        if (interrupt_.wake_fd >= 0) fds.push_back({interrupt_.wake_fd, POLLIN, 0});
-        double wait_s = std::max(0.0, nearest - monotonic_now());
-        if (need_polling) wait_s = std::min(wait_s, 0.01);
-        const int ms = static_cast<int>(std::ceil(wait_s * 1000));
-        const int n = poll(fds.data(), fds.size(), ms);
-        if (n > 0 && interrupt_.wake_fd >= 0 && (fds.back().revents & POLLIN) &&
-            interrupt_.should_stop && interrupt_.should_stop())
+    // Waits for verdicts, the helper's end or an interrupt; false to stop.
+    bool wait(CheckHelper &helper) {
+        const short events = helper.wants_to_send() ? POLLIN | POLLOUT : POLLIN;
+        pollfd fds[2] = {{helper.fd(), events, 0}, {interrupt_.wake_fd, POLLIN, 0}};
+        const nfds_t count = interrupt_.wake_fd >= 0 ? 2 : 1;
+        const double left = std::max(0.0, hung_at() - monotonic_now());
+        poll(fds, count, static_cast<int>(std::ceil(std::min(left, 3600.0) * 1000)));
+        if (count == 2 && (fds[1].revents & POLLIN) && interrupt_.should_stop &&
+            interrupt_.should_stop()) {
+            helper.cancel();
+            cancel_all("interrupted: the daemon is stopping");
             return false;
+        }
+        std::vector<protocol::Reply> replies;
+        const bool alive = helper.receive(replies) && helper.flush();
+        if (!replies.empty()) last_verdict_ = monotonic_now();
+        for (const auto &reply : replies) record(reply);
+        if (!alive) {
+            helper_gone(service_.bury());
+        } else if (!in_flight_.empty() && monotonic_now() > hung_at()) {
+            service_.bury();
+            helper_lost(fmt::format("the check helper stopped answering (no verdict for {:g} s "
+                                    "with checks of {:g} s in flight); it was killed",
+                                    limits_.timeout + kHelperGrace, limits_.timeout));
+        }
         return true;
     }
 
-    void collect() {
-        const double now = monotonic_now();
-        for (size_t i = 0; i < running_.size();) {
-            Attempt &a = running_[i];
-            drain_reason(a);
-            const bool done = try_reap(a);
-            if (!done && now < a.deadline) {
-                ++i;
-                continue;
-            }
-            finish(a);
-            conclude(a);
-            running_.erase(running_.begin() + static_cast<long>(i));
-        }
+    // When the helper counts as hung if nothing comes: a timeout and the
+    // grace after the last verdict, or after the first check it was sent.
+    double hung_at() const {
+        return std::max(last_verdict_, first_sent_) + limits_.timeout + kHelperGrace;
     }
 
-    void conclude(const Attempt &a) {
-        const std::string failure = describe_exit(a, limits_.timeout);
-        if (failure.empty()) {
-            verdicts_[a.peer].alive = true;
+    void record(const protocol::Reply &reply) {
+        const auto found = in_flight_.find(reply.id);
+        if (found == in_flight_.end()) return;  // cancelled earlier, or not ours
+        const size_t peer = found->second;
+        in_flight_.erase(found);
+        if (reply.outcome == protocol::Outcome::Alive) {
+            result_.verdicts[peer].alive = true;
+            result_.verdicts[peer].host_fault = false;
             return;
         }
-        record_failure(a.peer, failure);
+        fail(peer, reply.reason, reply.outcome == protocol::Outcome::HostFault);
     }
 
-    void record_failure(size_t peer, const std::string &reason) {
-        Verdict &v = verdicts_[peer];
+    void fail(size_t peer, const std::string &reason, bool host_fault) {
+        Verdict &v = result_.verdicts[peer];
         v.failures.push_back(reason);
+        v.host_fault = host_fault;
         if (v.attempts < std::max(1u, limits_.attempts)) pending_.push_front(peer);
     }
 
-    void abort_all(const std::string &reason) {
-        for (auto &a : running_) {
-            finish(a);
-            verdicts_[a.peer].failures.push_back(reason);
+    // `how` is what bury() said: "killed by signal 9", "exited with status 1".
+    void helper_gone(const std::string &how) {
+        helper_lost(how == "gone" ? "the check helper is gone" : "the check helper died (" + how + ")");
+    }
+
+    // The attempts in flight fail with the helper's end as their reason (a
+    // host fault: it says nothing about the peers); those with attempts left
+    // go to the next helper.
+    void helper_lost(const std::string &what) {
+        const bool replace = restarts_ < kRestartsPerRun;
+        lost_reason_ = what + (replace ? "; a new one is started" : "; a new one is started next round");
+        log::error(lost_reason_);
+        for (const auto &[id, peer] : in_flight_) fail(peer, lost_reason_, true);
+        in_flight_.clear();
+    }
+
+    bool replace_helper() {
+        std::string error;
+        if (restarts_ >= kRestartsPerRun) {
+            fail_pending(lost_reason_.empty() ? "no check helper is running" : lost_reason_);
+            return false;
         }
-        running_.clear();
-        for (size_t peer : pending_) verdicts_[peer].failures.push_back(reason);
+        ++restarts_;
+        if (service_.restart(error)) return true;
+        log::error("cannot start a new check helper: " + error);
+        fail_pending("cannot start a new check helper: " + error);
+        return false;
+    }
+
+    void fail_pending(const std::string &reason) {
+        for (size_t peer : pending_) {
+            result_.verdicts[peer].failures.push_back(reason);
+            result_.verdicts[peer].host_fault = true;
+        }
         pending_.clear();
     }
 
-    plugin::Checker &checker_;
+    void cancel_all(const std::string &reason) {
+        for (const auto &[id, peer] : in_flight_) pending_.push_back(peer);
+        in_flight_.clear();
+        result_.cancelled = pending_.size();
+        fail_pending(reason);
+    }
+
+    CheckService &service_;
     const std::vector<Address> &addresses_;
     Limits limits_;
     Interrupt interrupt_;
-    std::vector<Verdict> verdicts_;
+    Result result_;
     std::deque<size_t> pending_;
-    std::vector<Attempt> running_;
+    std::unordered_map<uint64_t, size_t> in_flight_;  // request id -> peer
+    double first_sent_ = 0;    // when the helper last went from idle to busy
+    double last_verdict_ = 0;  // when it last answered
+    int restarts_ = 0;
+    std::string lost_reason_;
 };
 
 }  // namespace
 
-std::vector<Verdict> check_all(plugin::Checker &checker, const std::vector<Address> &addresses,
-                               const Limits &limits, const Interrupt &interrupt) {
-    return Run(checker, addresses, limits, interrupt).go();
+unsigned parallel_for(unsigned configured, size_t addresses, unsigned capacity) {
+    const size_t wanted = configured == 0 ? std::min<size_t>(addresses, kAutoParallelCap)
+                                          : configured;
+    return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(wanted, capacity)));
+}
+
+CheckService::CheckService(HelperSetup setup, std::string program)
+    : setup_(std::move(setup)), program_(std::move(program)) {
+    helper_ = std::make_unique<CheckHelper>(setup_, program_);
+    plugin_name_ = helper_->plugin_name();
+}
+
+CheckService::~CheckService() = default;
+
+bool CheckService::restart(std::string &error) {
+    helper_.reset();
+    try {
+        helper_ = std::make_unique<CheckHelper>(setup_, program_);
+        log::info(fmt::format("a new check helper is running (helper pid {})", helper_->pid()),
+                  {"", "", plugin_name_, ""});
+        return true;
+    } catch (const std::exception &e) {
+        error = e.what();
+        return false;
+    }
+}
+
+std::string CheckService::bury() {
+    if (!helper_) return "gone";
+    const std::string how = helper_->bury();
+    helper_.reset();
+    return how;
+}
+
+Result check_all(CheckService &service, const std::vector<Address> &addresses,
+                 const Limits &limits, const Interrupt &interrupt) {
+    return Run(service, addresses, limits, interrupt).go();
 }
 
 }  // namespace adf::isolation

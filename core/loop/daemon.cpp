@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
@@ -21,20 +22,40 @@ namespace {
 
 using plugin::ReadRecord;
 
-enum class Step { Ok, SelfCheckFailed, Stopped };
+// Skipped: the round ends early without judging anyone (a self-check that
+// could not be made); the next round starts on schedule.
+enum class Step { Ok, SelfCheckFailed, Stopped, Skipped };
 
 bool contains(const std::vector<ReadRecord> &records, const Address &address) {
     return std::any_of(records.begin(), records.end(),
                        [&](const ReadRecord &r) { return r.address == address; });
 }
 
+// The set for a log line: every address of a small set; the first ones and
+// the count of a large pool, whose log must not grow with its square.
 std::string list_addresses(const std::vector<ReadRecord> &records) {
+    constexpr size_t kShown = 16;
     std::string out;
-    for (const auto &r : records) out += (out.empty() ? "" : ", ") + r.address.text();
+    for (size_t i = 0; i < records.size() && i < kShown; ++i)
+        out += (out.empty() ? "" : ", ") + records[i].address.text();
+    if (records.size() > kShown) out += fmt::format(", ... ({} records)", records.size());
     return out.empty() ? "(none)" : out;
 }
 
-using plugin::Setup;
+// A config with its plugins, ready to run. The check plugin is not loaded
+// here: it lives in the check helper, which `checks` started for it.
+struct Setup : plugin::Setup {
+    std::unique_ptr<isolation::CheckService> checks;
+};
+
+Setup load_setup(const std::string &path) {
+    Setup s;
+    static_cast<plugin::Setup &>(s) =
+        plugin::load_setup(path, plugin::kIpaddr | plugin::kDns | plugin::kTimer);
+    s.checks = std::make_unique<isolation::CheckService>(
+        isolation::HelperSetup{s.config.check, plugin::plugin_dirs_of(s.config), s.config.logging});
+    return s;
+}
 
 class Daemon {
    public:
@@ -54,7 +75,11 @@ class Daemon {
                 continue;
             }
             const double following = timer().next_check_time(monotonic_now());
+            const double started = monotonic_now();
+            checked_ = failed_ = 0;
             const Step step = round();
+            log::debug(fmt::format("round finished in {:.3f} s: {} check(s) of peers, {} failed",
+                                   monotonic_now() - started, checked_, failed_));
             if (step == Step::SelfCheckFailed) return exit_after_failed_self_check();
             if (step == Step::Stopped || options_.once) break;
             const double late = monotonic_now() - following;
@@ -64,8 +89,11 @@ class Daemon {
             next = following;
         }
         if (signals::stop_requested())
-            log::info(fmt::format("stopping on signal {} ({})", signals::stop_signal(),
-                                  strsignal(signals::stop_signal())));
+            log::info(fmt::format("stopping on signal {} ({}){}", signals::stop_signal(),
+                                  strsignal(signals::stop_signal()),
+                                  cancelled_ == 0 ? ""
+                                                  : fmt::format(" during a round: {} check(s) "
+                                                                "were cancelled", cancelled_)));
         return kExitOk;
     }
 
@@ -76,13 +104,18 @@ class Daemon {
 
     std::string describe_plugins() const {
         const auto &p = setup_.plugins;
-        return fmt::format("dns {}, ipaddr {}, check {}, timer {}", p.dns->name(),
-                           p.ipaddr->name(), p.check->name(), p.timer->name());
+        return fmt::format("dns {}, ipaddr {}, check {} (helper pid {}), timer {}", p.dns->name(),
+                           p.ipaddr->name(), check_name(), setup_.checks->helper_pid(),
+                           p.timer->name());
     }
 
+    const std::string &check_name() const { return setup_.checks->plugin_name(); }
+
+    // The new config's plugins and check helper are all up before the old
+    // ones go, so a refused reload leaves the running setup untouched.
     void reload() {
         try {
-            Setup fresh = plugin::load_setup(options_.config_path);
+            Setup fresh = load_setup(options_.config_path);
             setup_ = std::move(fresh);
             log::configure(cfg().logging);
             last_own_.clear();
@@ -108,11 +141,12 @@ class Daemon {
         std::vector<Address> selves;
         for (const auto &[family, address] : own) selves.push_back(address);
         const Step self = self_check(selves);
+        if (self == Step::Skipped) return Step::Ok;
         if (self != Step::Ok) return self;
         for (const auto &fqdn : cfg().fqdns)
             for (const auto &[family, address] : own) {
                 const Step step = reconcile(fqdn, family, address);
-                if (step != Step::Ok) return step;
+                if (step != Step::Ok) return step == Step::Skipped ? Step::Ok : step;
             }
         return Step::Ok;
     }
@@ -143,6 +177,9 @@ class Daemon {
         return own;
     }
 
+    // Checks through the helper. A SIGTERM cuts the checks short: they are
+    // counted for the one line that says the daemon stops, never logged one
+    // by one.
     std::vector<isolation::Verdict> check(const std::vector<Address> &addresses) {
         isolation::Limits limits;
         limits.timeout = timer().check_timeout();
@@ -152,32 +189,47 @@ class Daemon {
                                            signals::drain();
                                            return signals::stop_requested();
                                        }};
-        auto verdicts = isolation::check_all(*setup_.plugins.check, addresses, limits, interrupt);
-        for (const auto &v : verdicts) log_attempts(v);
-        return verdicts;
+        auto result = isolation::check_all(*setup_.checks, addresses, limits, interrupt);
+        cancelled_ += result.cancelled;
+        if (result.cancelled == 0)
+            for (const auto &v : result.verdicts) log_attempts(v);
+        return std::move(result.verdicts);
     }
 
     void log_attempts(const isolation::Verdict &v) {
-        const log::Fields fields{"", v.address.text(), setup_.plugins.check->name(), v.reason()};
+        const log::Fields fields{"", v.address.text(), check_name(), v.reason()};
         if (v.alive && !v.failures.empty())
             log::warning(fmt::format("check of {} failed {} time(s) before passing",
                                      v.address.text(), v.failures.size()), fields);
+        else if (v.host_fault)
+            log::warning(fmt::format("check of {} could not be made; it is not judged this round",
+                                     v.address.text()), fields);
         else if (!v.alive)
             log::warning(fmt::format("check of {} failed {} time(s), giving up", v.address.text(),
                                      v.failures.size()), fields);
     }
 
+    // A self-check the host could not make (the helper died) judges nothing:
+    // the round ends without changes instead of the daemon exiting.
     Step self_check(const std::vector<Address> &selves) {
         const auto verdicts = check(selves);
         if (signals::stop_requested()) return Step::Stopped;
-        bool ok = true;
+        Step step = Step::Ok;
         for (const auto &v : verdicts) {
             if (v.alive) continue;
-            ok = false;
+            const log::Fields fields{"", v.address.text(), check_name(), v.reason()};
+            if (v.host_fault) {
+                log::error(fmt::format("self-check of my own address {} could not be made; "
+                                       "nothing is changed this round", v.address.text()),
+                           fields);
+                if (step == Step::Ok) step = Step::Skipped;
+                continue;
+            }
             log::critical(fmt::format("self-check of my own address {} failed", v.address.text()),
-                          {"", v.address.text(), setup_.plugins.check->name(), v.reason()});
+                          fields);
+            step = Step::SelfCheckFailed;
         }
-        return ok ? Step::Ok : Step::SelfCheckFailed;
+        return step;
     }
 
     std::optional<std::vector<ReadRecord>> read(const std::string &fqdn, int family) {
@@ -222,11 +274,19 @@ class Daemon {
         if (peers.empty()) return Step::Ok;
         const auto verdicts = check(peers);
         if (signals::stop_requested()) return Step::Stopped;
+        // Peers the host could not check are neither alive nor dead: they
+        // count for nothing this round, not even for the partition guard.
         std::vector<isolation::Verdict> dead;
-        for (const auto &v : verdicts)
+        size_t judged = 0;
+        for (const auto &v : verdicts) {
+            if (v.host_fault) continue;
+            ++judged;
             if (!v.alive) dead.push_back(v);
+        }
+        checked_ += peers.size();
+        failed_ += dead.size();
         if (dead.empty()) return Step::Ok;
-        if (!guard_allows_removal(fqdn, peers.size(), dead)) return Step::Ok;
+        if (!guard_allows_removal(fqdn, judged, dead)) return Step::Ok;
         return remove_dead(fqdn, family, self, dead);
     }
 
@@ -299,9 +359,10 @@ class Daemon {
         for (const auto &w : safety.witnesses) witnesses.push_back(*parse_address(w));
         for (const auto &v : check(witnesses)) {
             if (v.alive) continue;
-            log::error(fmt::format("partition guard: {}, and witness {} failed too: this host is "
-                                   "probably cut off, nobody is removed", why, v.address.text()),
-                       {fqdn, v.address.text(), setup_.plugins.check->name(), v.reason()});
+            log::error(fmt::format("partition guard: {}, and witness {} {}: this host is "
+                                   "probably cut off, nobody is removed", why, v.address.text(),
+                                   v.host_fault ? "could not be checked" : "failed too"),
+                       {fqdn, v.address.text(), check_name(), v.reason()});
             return false;
         }
         log::warning(fmt::format("partition guard: {}, but every witness passed: the peers really "
@@ -309,62 +370,136 @@ class Daemon {
         return true;
     }
 
+    // What the removals of one set in this round did so far.
+    struct Removals {
+        size_t done = 0;
+        std::vector<ReadRecord> simulated;  // dry run: the set as if they happened
+        bool stopped = false;               // a refusal or failure ends the set's removals
+    };
+
+    // Removes the dead peers of one set, in numeric order, under every
+    // safeguard: the round limit, then for each write a fresh self-check, a
+    // fresh read and a write conditional on that read, never below
+    // min_records. A backend with remove_many takes them all in one atomic
+    // write; others get one write (with its own fresh checks) per peer.
     Step remove_dead(const std::string &fqdn, int family, const Address &self,
                      const std::vector<isolation::Verdict> &dead) {
-        size_t removed = 0;
-        std::vector<ReadRecord> simulated;  // dry run: the set as if removals happened
+        const auto limit = static_cast<size_t>(cfg().safety.max_removals_per_round);
+        std::vector<isolation::Verdict> candidates;
         for (const auto &v : dead) {
-            const std::string peer = v.address.text();
-            const log::Fields fields{fqdn, peer, dns().name(), v.reason()};
-            if (removed >= static_cast<size_t>(cfg().safety.max_removals_per_round)) {
-                log::error(fmt::format("peer {} seems dead, but it will not be removed: {}", peer,
-                                       safety::explain(safety::Removal::RoundLimit,
-                                                       cfg().safety)), fields);
+            if (candidates.size() < limit) {
+                candidates.push_back(v);
                 continue;
             }
-            // Fresh self-check and fresh read right before each removal.
-            const Step self_ok = self_check({self});
-            if (self_ok != Step::Ok) return self_ok;
-            auto fresh = read(fqdn, family);
-            if (!fresh) return Step::Ok;
-            if (options_.dry_run && !simulated.empty()) fresh = simulated;
-            if (!contains(*fresh, v.address)) {
+            log::error(fmt::format("peer {} seems dead, but it will not be removed: {}",
+                                   v.address.text(),
+                                   safety::explain(safety::Removal::RoundLimit, cfg().safety)),
+                       {fqdn, v.address.text(), dns().name(), v.reason()});
+        }
+        Removals removals;
+        if (dns().removes_many() && candidates.size() > 1)
+            return remove_batch(fqdn, family, self, candidates, removals);
+        for (const auto &v : candidates) {
+            const Step step = remove_batch(fqdn, family, self, {v}, removals);
+            if (step != Step::Ok || removals.stopped) return step;
+        }
+        return Step::Ok;
+    }
+
+    Step remove_batch(const std::string &fqdn, int family, const Address &self,
+                      const std::vector<isolation::Verdict> &batch, Removals &removals) {
+        const Step self_ok = self_check({self});
+        if (self_ok != Step::Ok) {
+            removals.stopped = true;
+            return self_ok == Step::Skipped ? Step::Ok : self_ok;
+        }
+        auto fresh = read(fqdn, family);
+        if (!fresh) {
+            removals.stopped = true;
+            return Step::Ok;
+        }
+        if (options_.dry_run && !removals.simulated.empty()) fresh = removals.simulated;
+        const std::vector<isolation::Verdict> chosen = choose(fqdn, *fresh, batch, removals);
+        if (chosen.empty()) return Step::Ok;
+        std::vector<Address> addresses;
+        for (const auto &v : chosen) addresses.push_back(v.address);
+        if (options_.dry_run) {
+            for (const auto &v : chosen)
+                log::error(fmt::format("peer {} seems dead; dry run: would remove it",
+                                       v.address.text()),
+                           {fqdn, v.address.text(), dns().name(), v.reason()});
+            removals.simulated = without(*fresh, addresses);
+            removals.done += chosen.size();
+            return Step::Ok;
+        }
+        for (const auto &v : chosen)
+            log::error(fmt::format("peer {} seems dead, removing it", v.address.text()),
+                       {fqdn, v.address.text(), dns().name(), v.reason()});
+        const auto outcome = addresses.size() > 1
+                                 ? dns().remove_many(fqdn, family, *fresh, addresses)
+                                 : dns().remove(fqdn, family, *fresh, addresses.front());
+        if (!outcome.ok()) {
+            for (const auto &address : addresses)
+                log::error(fmt::format("could not remove peer {}: {} (it is checked again next "
+                                       "round)", address.text(),
+                                       plugin::status_name(outcome.status)),
+                           {fqdn, address.text(), dns().name(), outcome.error});
+            removals.stopped = true;
+            return Step::Ok;
+        }
+        removals.done += chosen.size();
+        for (const auto &v : chosen)
+            log::info(fmt::format("removed peer {}; the set was {}", v.address.text(),
+                                  list_addresses(*fresh)),
+                      {fqdn, v.address.text(), dns().name(), v.reason()});
+        if (!dns().atomic()) restore_self_after_race(fqdn, family, self);
+        return Step::Ok;
+    }
+
+    // The peers of `batch` that may go from the `fresh` set, in order, after
+    // the removals done this round: those already gone are skipped, and the
+    // first refusal (min_records, the last record, the round limit) refuses
+    // the rest too and ends the set's removals.
+    std::vector<isolation::Verdict> choose(const std::string &fqdn,
+                                           const std::vector<ReadRecord> &fresh,
+                                           const std::vector<isolation::Verdict> &batch,
+                                           Removals &removals) {
+        std::vector<isolation::Verdict> chosen;
+        std::optional<safety::Removal> refused;
+        for (const auto &v : batch) {
+            const std::string peer = v.address.text();
+            const log::Fields fields{fqdn, peer, dns().name(), v.reason()};
+            if (!contains(fresh, v.address)) {
                 log::info(fmt::format("peer {} seems dead but is already gone from DNS", peer),
                           fields);
                 continue;
             }
-            const auto verdict = safety::may_remove(fresh->size(), removed, cfg().safety);
-            if (verdict != safety::Removal::Allowed) {
-                log::error(fmt::format("peer {} seems dead, but it will not be removed: {}", peer,
-                                       safety::explain(verdict, cfg().safety)), fields);
-                return Step::Ok;
+            if (!refused) {
+                const auto verdict = safety::may_remove(fresh.size() - chosen.size(),
+                                                        removals.done + chosen.size(),
+                                                        cfg().safety);
+                if (verdict == safety::Removal::Allowed) {
+                    chosen.push_back(v);
+                    continue;
+                }
+                refused = verdict;
+                removals.stopped = true;
             }
-            if (options_.dry_run) {
-                log::error(fmt::format("peer {} seems dead; dry run: would remove it", peer),
-                           fields);
-                simulated = *fresh;
-                simulated.erase(std::remove_if(simulated.begin(), simulated.end(),
-                                               [&](const ReadRecord &r) {
-                                                   return r.address == v.address;
-                                               }),
-                                simulated.end());
-                ++removed;
-                continue;
-            }
-            log::error(fmt::format("peer {} seems dead, removing it", peer), fields);
-            const auto outcome = dns().remove(fqdn, family, *fresh, v.address);
-            if (!outcome.ok()) {
-                log::error(fmt::format("could not remove peer {}: {} (it is checked again next "
-                                       "round)", peer, plugin::status_name(outcome.status)),
-                           {fqdn, peer, dns().name(), outcome.error});
-                return Step::Ok;
-            }
-            ++removed;
-            log::info(fmt::format("removed peer {}; the set was {}", peer, list_addresses(*fresh)),
-                      fields);
-            if (!dns().atomic()) restore_self_after_race(fqdn, family, self);
+            log::error(fmt::format("peer {} seems dead, but it will not be removed: {}", peer,
+                                   safety::explain(*refused, cfg().safety)), fields);
         }
-        return Step::Ok;
+        return chosen;
+    }
+
+    static std::vector<ReadRecord> without(std::vector<ReadRecord> records,
+                                           const std::vector<Address> &addresses) {
+        records.erase(std::remove_if(records.begin(), records.end(),
+                                     [&](const ReadRecord &r) {
+                                         return std::find(addresses.begin(), addresses.end(),
+                                                          r.address) != addresses.end();
+                                     }),
+                      records.end());
+        return records;
     }
 
     // A backend without atomic updates leaves a short race between its check
@@ -382,6 +517,9 @@ class Daemon {
     Setup setup_;
     RunOptions options_;
     std::map<int, Address> last_own_;
+    size_t cancelled_ = 0;  // checks cut short by a stop signal
+    size_t checked_ = 0;    // checks of peers in the current round (for its summary)
+    size_t failed_ = 0;     // of which failed
 };
 
 }  // namespace
@@ -390,7 +528,7 @@ int run(const RunOptions &options) {
     signals::install();
     Setup setup;
     try {
-        setup = plugin::load_setup(options.config_path);
+        setup = load_setup(options.config_path);
     } catch (const std::exception &e) {
         log::critical(fmt::format("cannot start: {}", e.what()));
         return kExitConfig;

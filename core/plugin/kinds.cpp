@@ -85,8 +85,17 @@ void check_names(DnsBackend &dns, const config::Config &config, std::vector<std:
 
 }  // namespace
 
+// An optional op of an ops table, or null when the plugin's table (built
+// against an older minor of the ABI) ends before it.
+#define ADF_OPTIONAL_OP(Ops, ops, member)                                         \
+    ((ops)->struct_size >= offsetof(Ops, member) + sizeof(((Ops *)nullptr)->member) \
+         ? (ops)->member                                                           \
+         : nullptr)
+
 DnsBackend::DnsBackend(std::unique_ptr<Instance> instance)
-    : instance_(std::move(instance)), ops_(ops_of<adf_dns_ops>(*instance_)) {}
+    : instance_(std::move(instance)),
+      ops_(ops_of<adf_dns_ops>(*instance_)),
+      remove_many_(ADF_OPTIONAL_OP(adf_dns_ops, ops_, remove_many)) {}
 
 bool DnsBackend::atomic() const { return (ops_->capabilities & ADF_DNS_ATOMIC_CAS) != 0; }
 bool DnsBackend::has_notes() const { return (ops_->capabilities & ADF_DNS_NOTES) != 0; }
@@ -131,6 +140,19 @@ Outcome DnsBackend::remove(const std::string &fqdn, int family,
     const std::string text = address.text();
     return outcome(*instance_, ops_->remove(instance_->handle(), fqdn.c_str(), family,
                                             array.set(), text.c_str()));
+}
+
+Outcome DnsBackend::remove_many(const std::string &fqdn, int family,
+                                const std::vector<ReadRecord> &expected,
+                                const std::vector<Address> &addresses) {
+    instance_->set_context({fqdn, ""});
+    RecordArray array(expected);
+    std::vector<std::string> texts;
+    for (const auto &address : addresses) texts.push_back(address.text());
+    std::vector<const char *> pointers;
+    for (const auto &text : texts) pointers.push_back(text.c_str());
+    return outcome(*instance_, remove_many_(instance_->handle(), fqdn.c_str(), family, array.set(),
+                                            pointers.data(), pointers.size()));
 }
 
 IpaddrSource::IpaddrSource(std::unique_ptr<Instance> instance)
@@ -226,12 +248,15 @@ PluginSet create_plugins(Loader &loader, const config::Config &config, unsigned 
     return set;
 }
 
+std::vector<std::string> plugin_dirs_of(const config::Config &config) {
+    return config.plugin_dirs.empty() ? default_plugin_dirs() : config.plugin_dirs;
+}
+
 Setup load_setup(const std::string &path, unsigned slots) {
     std::vector<std::string> errors;
     Setup setup;
     setup.config = config::load_file(path, errors);
-    Loader loader(setup.config.plugin_dirs.empty() ? default_plugin_dirs()
-                                                   : setup.config.plugin_dirs);
+    Loader loader(plugin_dirs_of(setup.config));
     setup.plugins = create_plugins(loader, setup.config, slots, errors);
     if (!errors.empty()) throw config::ConfigError(config::join_errors(errors));
     return setup;

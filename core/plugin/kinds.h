@@ -40,10 +40,18 @@ class DnsBackend {
                 const ReadRecord &record);
     Outcome remove(const std::string &fqdn, int family, const std::vector<ReadRecord> &expected,
                    const Address &address);
+    // Whether the plugin removes several addresses in one atomic write (its
+    // ABI 1.1 remove_many); without it the caller removes one at a time.
+    bool removes_many() const { return remove_many_ != nullptr; }
+    // One conditional write removing every address (only when removes_many()).
+    Outcome remove_many(const std::string &fqdn, int family,
+                        const std::vector<ReadRecord> &expected,
+                        const std::vector<Address> &addresses);
 
    private:
     std::unique_ptr<Instance> instance_;
     const adf_dns_ops *ops_;
+    decltype(adf_dns_ops::remove_many) remove_many_;  // null: absent (1.0) or not offered
 };
 
 class IpaddrSource {
@@ -121,6 +129,9 @@ struct Setup {
     config::Config config;
     PluginSet plugins;
 };
+
+// The config's plugin_dirs, or the default ones when it names none.
+std::vector<std::string> plugin_dirs_of(const config::Config &config);
 
 // Reads the config at `path` and creates the plugins of `slots` from its
 // plugin_dirs (or the default ones). Throws one config::ConfigError with

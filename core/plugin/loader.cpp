@@ -71,27 +71,6 @@ std::string directory_of(const std::string &path) {
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-// Refuses files that someone other than root or us could have changed: the
-// daemon runs their code with its own rights. `what` names the file or its
-// directory in the message.
-std::string unsafe_owner_or_mode(const std::string &path, const std::string &what) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0)
-        return fmt::format("cannot stat {}: {}", what, std::strerror(errno));
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-        return fmt::format("{} is owned by {}, not by root or the user running "
-                           "autodnsfailover ({}): a plugin runs with the daemon's rights",
-                           what, user_name(st.st_uid), user_name(geteuid()));
-    const unsigned mode = st.st_mode & 07777;
-    if (st.st_mode & S_IWOTH)
-        return fmt::format("{} is writable by others (mode {:04o}): run chmod go-w {}", what,
-                           mode, path);
-    if (st.st_mode & S_IWGRP)
-        return fmt::format("{} is writable by its group (mode {:04o}): run chmod go-w {}", what,
-                           mode, path);
-    return {};
-}
-
 std::string upper(std::string text) {
     for (char &c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return text;
@@ -320,10 +299,10 @@ Inspection inspect(const std::string &path) {
             result.refusal = "not a regular file";
             return result;
         }
-        std::string problem = unsafe_owner_or_mode(result.path, "the file");
+        std::string problem = unsafe_file(result.path, "the file");
         if (problem.empty()) {
             const std::string dir = directory_of(result.path);
-            problem = unsafe_owner_or_mode(dir, "its directory " + dir);
+            problem = unsafe_file(dir, "its directory " + dir);
         }
         if (!problem.empty()) {
             result.refusal = "refused: " + problem;
@@ -460,6 +439,24 @@ std::vector<std::string> plugin_dirs_for(const std::string &executable) {
     const std::string build_tree = bin + "/plugins";
     if (is_directory(build_tree)) return {build_tree};
     return {std::filesystem::path(bin + "/" ADF_PLUGIN_DIR_FROM_SBIN).lexically_normal().string()};
+}
+
+std::string unsafe_file(const std::string &path, const std::string &what) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0)
+        return fmt::format("cannot stat {}: {}", what, std::strerror(errno));
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return fmt::format("{} is owned by {}, not by root or the user running "
+                           "autodnsfailover ({}): a plugin runs with the daemon's rights",
+                           what, user_name(st.st_uid), user_name(geteuid()));
+    const unsigned mode = st.st_mode & 07777;
+    if (st.st_mode & S_IWOTH)
+        return fmt::format("{} is writable by others (mode {:04o}): run chmod go-w {}", what,
+                           mode, path);
+    if (st.st_mode & S_IWGRP)
+        return fmt::format("{} is writable by its group (mode {:04o}): run chmod go-w {}", what,
+                           mode, path);
+    return {};
 }
 
 std::vector<std::string> default_plugin_dirs() {

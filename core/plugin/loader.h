@@ -45,6 +45,11 @@ std::vector<std::string> default_plugin_dirs();
 // installed tree keeps working wherever it is moved.
 std::vector<std::string> plugin_dirs_for(const std::string &executable);
 
+// Why the daemon must not run code from `path`: someone other than root or
+// the daemon's user could change it (owner, group or world write bit).
+// Empty when it may. `what` names the file or directory in the message.
+std::string unsafe_file(const std::string &path, const std::string &what);
+
 class Loader {
    public:
     explicit Loader(std::vector<std::string> dirs);

@@ -342,19 +342,27 @@ uint32_t Client::add(const std::string &fqdn, int family, const std::vector<adf:
 }
 
 void Client::remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
-                    const std::string &address) {
+                    const std::vector<std::string> &addresses) {
     const RdfPtr name = name_in_zone(fqdn);
     const std::string set = fqdn + " " + adf::record_type(family);
-    if (!holds(expected, address))
-        throw adf::Error(ADF_CONFLICT, set + " does not hold " + address + " (it was read as " +
-                                           set_text(expected) + ")");
-    if (expected.size() < 2)
-        throw adf::Error(ADF_FAILED, "refusing to remove " + address + ", the last record of " +
-                                         set + ": a pool is never emptied");
-    // The prerequisite holds the whole set of two or more records, so the
-    // server never empties it either, whatever happened since the read.
+    for (const std::string &address : addresses)
+        if (!holds(expected, address))
+            throw adf::Error(ADF_CONFLICT, set + " does not hold " + address +
+                                               " (it was read as " + set_text(expected) + ")");
+    if (expected.size() <= addresses.size())
+        throw adf::Error(ADF_FAILED, "refusing to remove " +
+                                         (addresses.size() == 1 ? addresses.front()
+                                                                : "every record") +
+                                         ", the last record of " + set +
+                                         ": a pool is never emptied");
+    // The prerequisite holds the whole set, larger than what goes, so the
+    // server never empties it either, whatever happened since the read. All
+    // deletions travel in one update: the server applies all or none.
     RrListPtr prerequisites = set_equals(name.get(), family, expected);
-    RrListPtr updates = list_of(address_rr(name.get(), family, LDNS_RR_CLASS_NONE, 0, address));
+    RrListPtr updates(ldns_rr_list_new());
+    for (const std::string &address : addresses)
+        ldns_rr_list_push_rr(updates.get(),
+                             address_rr(name.get(), family, LDNS_RR_CLASS_NONE, 0, address).release());
     send_update(fqdn, family, expected, std::move(prerequisites), std::move(updates));
 }
 

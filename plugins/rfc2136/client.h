@@ -49,9 +49,10 @@ class Client {
     uint32_t add(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                  const std::string &address, uint32_t ttl);
 
-    // Removes `address` when the set is still `expected`, never the last one.
+    // Removes `addresses` in one update when the set is still `expected`,
+    // never its last record.
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
-                const std::string &address);
+                const std::vector<std::string> &addresses);
 
     // Why `fqdn` cannot be managed in the zone (not a domain name, or
     // outside it), or nothing when it can.

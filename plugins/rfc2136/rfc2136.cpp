@@ -77,8 +77,15 @@ class Rfc2136 {
 
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
-        client_->remove(fqdn, family, expected, address);
-        host_.info("removed " + address + " from " + fqdn + " " + adf::record_type(family) +
+        remove_many(fqdn, family, expected, {address});
+    }
+
+    void remove_many(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                     const std::vector<std::string> &addresses) {
+        client_->remove(fqdn, family, expected, addresses);
+        std::string listed;
+        for (const auto &address : addresses) listed += (listed.empty() ? "" : ", ") + address;
+        host_.info("removed " + listed + " from " + fqdn + " " + adf::record_type(family) +
                    " at " + client_->server());
     }
 

@@ -161,21 +161,32 @@ class Route53 {
 
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
-        if (!contains(expected, address)) return;
+        remove_many(fqdn, family, expected, {address});
+    }
+
+    // One change batch whatever the number of addresses: Route 53 applies
+    // the DELETE of the set read and the CREATE of what is left together,
+    // or refuses both when the set moved.
+    void remove_many(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                     const std::vector<std::string> &removed) {
+        std::vector<std::string> wanted, going;
+        for (const adf::Record &r : expected)
+            (std::find(removed.begin(), removed.end(), r.address) != removed.end() ? going : wanted)
+                .push_back(r.address);
+        if (going.empty()) return;
         // Never a DELETE alone: the batch is conditional on `expected`, and
         // without a CREATE it would empty the name (the host never asks for
         // that; a direct caller might).
-        adf::record_sets::refuse_emptying(fqdn, family, address,
+        adf::record_sets::refuse_emptying(fqdn, family, going,
                                           adf::record_sets::addresses_of(expected));
         const std::string type = adf::record_type(family);
         const uint32_t ttl = expected.front().ttl;
-        std::vector<std::string> wanted;
-        for (const adf::Record &r : expected)
-            if (r.address != address) wanted.push_back(r.address);
         const std::vector<Change> changes = {
             {"DELETE", set_of(fqdn, type, ttl, addresses(expected))},
             {"CREATE", set_of(fqdn, type, ttl, wanted)}};
-        write(fqdn, type, changes, "remove " + address + " from " + fqdn + " " + type);
+        std::string listed;
+        for (const auto &address : going) listed += (listed.empty() ? "" : ", ") + address;
+        write(fqdn, type, changes, "remove " + listed + " from " + fqdn + " " + type);
     }
 
    private:

@@ -466,26 +466,29 @@ ChangeResult ZoneStore::add(const std::string &fqdn, int family,
 
 ChangeResult ZoneStore::remove(const std::string &fqdn, int family,
                                const std::vector<std::string> &expected,
-                               const std::string &address) const {
+                               const std::vector<std::string> &addresses) const {
     const std::set<std::string> removed =
-        canonical_set({address}, family, "the record to remove");
-    const std::string canonical = *removed.begin();
+        canonical_set(addresses, family, "the records to remove");
     return change_zone(
         options_, fqdn, family, expected,
         [&](Zone &zone, const ldns_rdf *owner, ldns_rr_type type,
             const std::vector<AddressRecord> &current, const std::string &what) {
             const std::set<std::string> present = address_set(current);
-            if (!present.count(canonical))
-                throw adf::Error(ADF_CONFLICT, what + " does not hold " + canonical +
-                                                   ": nothing to remove");
-            if (present.size() == 1)
-                throw adf::Error(ADF_FAILED, "refusing to remove " + canonical + ", the last " +
-                                                 what + " record: a pool is never emptied");
+            for (const std::string &canonical : removed)
+                if (!present.count(canonical))
+                    throw adf::Error(ADF_CONFLICT, what + " does not hold " + canonical +
+                                                       ": nothing to remove");
+            if (present.size() <= removed.size())
+                throw adf::Error(ADF_FAILED, "refusing to remove " +
+                                                 (removed.size() == 1 ? *removed.begin()
+                                                                      : "every record") +
+                                                 ", the last " + what +
+                                                 " record: a pool is never emptied");
             auto &records = zone.records;
             records.erase(std::remove_if(records.begin(), records.end(),
                                          [&](const RrPtr &rr) {
                                              return is_record_of(rr.get(), owner, type) &&
-                                                    address_of(rr.get()) == canonical;
+                                                    removed.count(address_of(rr.get()));
                                          }),
                           records.end());
             return current.front().ttl;

@@ -63,10 +63,12 @@ class ZoneStore {
     ChangeResult add(const std::string &fqdn, int family, const std::vector<std::string> &expected,
                      const std::string &address, uint32_t ttl_if_new = 0) const;
 
-    // Removes `address` under the same condition. Removing an address that
-    // is not there, or the last one of the set, is a conflict.
+    // Removes `addresses`, all in one rewrite, under the same condition.
+    // Removing an address that is not there is a conflict; leaving the set
+    // empty is refused.
     ChangeResult remove(const std::string &fqdn, int family,
-                        const std::vector<std::string> &expected, const std::string &address) const;
+                        const std::vector<std::string> &expected,
+                        const std::vector<std::string> &addresses) const;
 
     // The SOA serial in the file now.
     uint32_t serial() const;

@@ -81,9 +81,16 @@ class Zonefile {
 
     void remove(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
                 const std::string &address) {
+        remove_many(fqdn, family, expected, {address});
+    }
+
+    void remove_many(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                     const std::vector<std::string> &removed) {
         const zonefile::ChangeResult result =
-            store_->remove(fqdn, family, addresses(expected), address);
-        changed("removed " + address + " from " + fqdn + " " + adf::record_type(family), result);
+            store_->remove(fqdn, family, addresses(expected), removed);
+        std::string listed;
+        for (const auto &address : removed) listed += (listed.empty() ? "" : ", ") + address;
+        changed("removed " + listed + " from " + fqdn + " " + adf::record_type(family), result);
     }
 
    private:

@@ -4,8 +4,10 @@ injection and a log of every write) and check-deadlist (a peer is dead when
 its address is listed in a file)."""
 import json
 import os
+import re
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
@@ -218,7 +220,9 @@ def test_peers_are_checked_concurrently(tmp_path):
     verdicts = [log_time(l) for l in lines if "giving up" in l]
     assert len(verdicts) == 10
     assert max(verdicts) - start < 3.0, result.stderr
-    assert len(pool.addresses()) == 20
+    # Half of the peers is not more than max_dead_fraction: every dead one
+    # goes in this same round.
+    assert pool.addresses() == ["127.0.0.11", *peers[10:]]
 
 
 def test_peer_dies_and_comes_back(tmp_path, daemons):
@@ -530,3 +534,130 @@ def test_sighup_refuses_a_bad_config_file_and_keeps_running(tmp_path, daemons, b
     pool.kill("127.0.0.12")
     wait_until(lambda: "127.0.0.12" not in pool.addresses(), what="removal after refused reload")
     assert d.proc.poll() is None
+
+
+def helper_pid(text):
+    """The check helper's pid as the last "helper pid N" of a log says."""
+    found = re.findall(r"helper pid (\d+)", text)
+    assert found, text
+    return int(found[-1])
+
+
+def children_of(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def session_members(session):
+    """Processes left in the check helper's session (it leads one)."""
+    out = subprocess.run(["pgrep", "-s", str(session)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def test_the_daemon_forks_no_check_itself(tmp_path, daemons):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+    d = daemons.start(pool.config(check={"delay": 2}, timer={"interval": 5, "timeout": 3}),
+                      tmp_path / "d.log")
+    d.wait_for_log("helper pid")
+    helper = helper_pid(d.log())
+    # While checks run, the daemon's only child is the helper; the checks
+    # are the helper's children.
+    wait_until(lambda: children_of(helper), what="a check running")
+    assert children_of(d.proc.pid) == [helper]
+
+
+def test_killed_check_helper_fails_its_checks_and_a_new_one_serves_the_next_round(tmp_path,
+                                                                                 daemons):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+    config = pool.config(check={"delay": 1}, timer={"interval": 2, "timeout": 1.5, "retry": 1})
+    d = daemons.start(config, tmp_path / "d.log")
+    d.wait_for_log("helper pid")
+    old = helper_pid(d.log())
+    wait_until(lambda: children_of(old), what="checks in flight")
+    os.kill(old, signal.SIGKILL)
+    d.wait_for_log("the check helper died (killed by signal 9); a new one is started")
+    d.wait_for_log("a new check helper is running")
+    new = helper_pid(d.log())
+    assert new != old
+    # The checks it had in flight failed with that reason, as host faults:
+    # no peer is judged on them, so nobody was removed.
+    assert re.search(r"could not be made.*reason=\"the check helper died \(killed by signal 9\)",
+                     d.log())
+    assert pool.writes() == []
+    # Nothing of the old helper is left, and the new one serves the rounds.
+    wait_until(lambda: session_members(old) == [], what="the old helper's checks gone")
+    pool.kill("127.0.0.13")
+    wait_until(lambda: "127.0.0.13" not in pool.addresses(), what="removal by the new helper")
+    assert d.log().count("ERROR   the check helper died") == 1
+    assert d.proc.poll() is None
+
+
+def test_reload_replaces_the_check_helper(tmp_path, daemons):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13"])
+    config_path = pool.config()
+    d = daemons.start(config_path, tmp_path / "d.log")
+    d.wait_for_log("my IPv4 address is 127.0.0.11")
+    old = helper_pid(d.log())
+    # The new check section lists .12 as dead in another file: only a new
+    # helper, created from it, can know.
+    other_dead = tmp_path / "other-dead.txt"
+    other_dead.write_text("127.0.0.12\n")
+    config = json.loads(config_path.read_text())
+    config["check"]["dead_file"] = str(other_dead)
+    config_path.write_text(json.dumps(config))
+    d.signal(signal.SIGHUP)
+    d.wait_for_log("configuration reloaded")
+    new = helper_pid(d.log())
+    assert new != old
+    wait_until(lambda: not os.path.exists(f"/proc/{old}"), what="the old helper gone")
+    assert session_members(old) == []
+    wait_until(lambda: "127.0.0.12" not in pool.addresses(), what="the new section in effect")
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.13"]
+
+
+def test_sigterm_during_a_round_logs_one_line(tmp_path, daemons):
+    peers = [f"127.0.0.{i}" for i in range(12, 42)]
+    pool = Pool(tmp_path, ["127.0.0.11", *peers])
+    config = pool.config(check={"misbehave": {p: "hang" for p in peers}},
+                         timer={"interval": 20, "timeout": 15, "retry": 2})
+    d = daemons.start(config, tmp_path / "d.log")
+    d.wait_for_log("helper pid")
+    helper = helper_pid(d.log())
+    wait_until(lambda: len(children_of(helper)) == len(peers), what="every peer's check running")
+    d.signal(signal.SIGTERM)
+    assert d.wait() == 0
+    log = d.log()
+    assert "stopping on signal 15 (Terminated) during a round: 30 check(s) were cancelled" in log
+    assert "interrupted" not in log
+    assert "giving up" not in log and "could not be made" not in log
+    assert session_members(helper) == []
+    assert pool.writes() == []
+
+
+@pytest.mark.parametrize("plugin,writes", [
+    ("dns-memory", ["remove_many"]),              # ABI 1.1: one atomic write
+    ("dns-memory-abi10", ["remove"] * 3),         # built against 1.0: one at a time
+])
+def test_every_dead_peer_goes_in_the_round_that_finds_it(tmp_path, plugin, writes):
+    peers = [f"127.0.0.{i}" for i in range(12, 20)]
+    pool = Pool(tmp_path, ["127.0.0.11", *peers])
+    pool.kill("127.0.0.19", "127.0.0.13", "127.0.0.15")
+    result = pool.once(dns={"plugin": plugin, "state": str(pool.state_path)})
+    assert result.returncode == 0, result.stderr
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.12", "127.0.0.14", "127.0.0.16",
+                                "127.0.0.17", "127.0.0.18"]
+    assert [w["op"] for w in pool.writes()] == writes
+    for peer in ("127.0.0.13", "127.0.0.15", "127.0.0.19"):
+        assert f"removed peer {peer}" in result.stderr
+
+
+def test_removals_in_one_round_stop_at_min_records(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "127.0.0.15"])
+    pool.kill("127.0.0.12", "127.0.0.13", "127.0.0.14")
+    result = pool.once(safety={"min_records": 3, "max_dead_fraction": 0.9})
+    assert result.returncode == 0, result.stderr
+    # Numeric order: .12 and .13 go (in one write), .14 would leave 2 < 3.
+    assert pool.addresses() == ["127.0.0.11", "127.0.0.14", "127.0.0.15"]
+    assert [w["op"] for w in pool.writes()] == ["remove_many"]
+    assert "peer 127.0.0.14 seems dead, but it will not be removed: that would leave fewer " \
+           "than safety.min_records (3) records" in result.stderr

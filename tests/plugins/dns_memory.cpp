@@ -15,6 +15,9 @@
 // the set that was read (once), so the next conditional write conflicts.
 // Config key "zone" (optional): names outside it are refused by
 // validate_name (ABI 1.1), so that tests see the host ask about each name.
+// remove_many (ABI 1.1) removes several addresses in one write, logged as one
+// "remove_many" entry; built against the 1.0 headers (DNS_MEMORY_NAME
+// "dns-memory-abi10") the plugin has no remove_many, as an old plugin would.
 #include <autodnsfailover/plugin.hpp>
 
 #include <fcntl.h>
@@ -113,6 +116,20 @@ class DnsMemory {
         if (found == set.end()) return;
         set.erase(found);
         save(state, "remove", fqdn, address);
+    }
+
+    void remove_many(const std::string &fqdn, int family, const std::vector<adf::Record> &expected,
+                     const std::vector<std::string> &addresses) {
+        FileLock lock(state_path_ + ".lock");
+        json state = load();
+        fail_if_set(state, "fail_write");
+        json &set = record_set(state, fqdn, family);
+        require_expected(set, family, expected);
+        for (const auto &address : addresses) {
+            auto found = position(set, family, address);
+            if (found != set.end()) set.erase(found);
+        }
+        save(state, "remove_many", fqdn, listed(addresses));
     }
 
    private:
@@ -221,5 +238,9 @@ class DnsMemory {
 
 }  // namespace
 
-ADF_DNS_PLUGIN(DnsMemory, "dns-memory", "1.0.0",
+#ifndef DNS_MEMORY_NAME
+#define DNS_MEMORY_NAME "dns-memory"
+#endif
+
+ADF_DNS_PLUGIN(DnsMemory, DNS_MEMORY_NAME, "1.0.0",
                "test double: records in a JSON file, with injectable failures");

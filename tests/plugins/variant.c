@@ -71,7 +71,7 @@ __attribute__((unused)) static int variant_remove(void *instance, const char *fq
     return ADF_OK;
 }
 __attribute__((unused)) static const adf_dns_ops variant_dns_ops = {
-    sizeof(adf_dns_ops), 0, variant_read, variant_add, variant_remove, NULL};
+    sizeof(adf_dns_ops), 0, variant_read, variant_add, variant_remove, NULL, NULL};
 
 ADF_PLUGIN_DESCRIPTOR = {VARIANT_DESCRIPTOR_SIZE,
                          VARIANT_ABI_MAJOR,

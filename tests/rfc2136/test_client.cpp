@@ -80,13 +80,38 @@ TEST_CASE("a remove whose expected set is stale is a conflict and changes nothin
     Client ours(server.options());
     Client other(server.options());
     const std::vector<adf::Record> read = ours.read(kName, ADF_FAMILY_IPV4);
-    other.remove(kName, ADF_FAMILY_IPV4, read, "192.0.2.3");
+    other.remove(kName, ADF_FAMILY_IPV4, read, {"192.0.2.3"});
 
-    const adf::Error error = failure_of([&] { ours.remove(kName, ADF_FAMILY_IPV4, read, "192.0.2.2"); });
+    const adf::Error error = failure_of([&] { ours.remove(kName, ADF_FAMILY_IPV4, read, {"192.0.2.2"}); });
     CHECK(error.status() == ADF_CONFLICT);
     CHECK(contains(error.what(), "changed since it was read"));
     CHECK(addresses(ours.read(kName, ADF_FAMILY_IPV4)) ==
           std::vector<std::string>{"192.0.2.1", "192.0.2.2"});
+}
+
+TEST_CASE("several addresses go in one update, all or none") {
+    REQUIRE_NAMED();
+    NamedServer server({"www 60 IN A 192.0.2.1", "www 60 IN A 192.0.2.2", "www 60 IN A 192.0.2.3",
+                        "www 60 IN A 192.0.2.4"});
+    Client ours(server.options());
+    Client other(server.options());
+    const std::vector<adf::Record> read = ours.read(kName, ADF_FAMILY_IPV4);
+    // A stale set refuses the whole update: neither address goes.
+    other.add(kName, ADF_FAMILY_IPV4, read, "192.0.2.5", 60);
+    const adf::Error error =
+        failure_of([&] { ours.remove(kName, ADF_FAMILY_IPV4, read, {"192.0.2.2", "192.0.2.4"}); });
+    CHECK(error.status() == ADF_CONFLICT);
+    const std::vector<adf::Record> fresh = ours.read(kName, ADF_FAMILY_IPV4);
+    CHECK(addresses(fresh) == std::vector<std::string>{"192.0.2.1", "192.0.2.2", "192.0.2.3",
+                                                       "192.0.2.4", "192.0.2.5"});
+    ours.remove(kName, ADF_FAMILY_IPV4, fresh, {"192.0.2.2", "192.0.2.4"});
+    const std::vector<adf::Record> after = ours.read(kName, ADF_FAMILY_IPV4);
+    CHECK(addresses(after) == std::vector<std::string>{"192.0.2.1", "192.0.2.3", "192.0.2.5"});
+    // Never every record of the set, even in one update.
+    const adf::Error all = failure_of(
+        [&] { ours.remove(kName, ADF_FAMILY_IPV4, after, {"192.0.2.1", "192.0.2.3", "192.0.2.5"}); });
+    CHECK(all.status() == ADF_FAILED);
+    CHECK(contains(all.what(), "never emptied"));
 }
 
 TEST_CASE("a first add is a conflict when someone created the set meanwhile") {
@@ -114,7 +139,7 @@ TEST_CASE("the expected set is compared as a set: order and TTL do not matter") 
     CHECK(client.add(kName, ADF_FAMILY_IPV4, set_of({"192.0.2.2", "192.0.2.1"}, 120), "192.0.2.3",
                      0) == 120);
     client.remove(kName, ADF_FAMILY_IPV4, set_of({"192.0.2.3", "192.0.2.1", "192.0.2.2"}, 5),
-                  "192.0.2.1");
+                  {"192.0.2.1"});
     const std::vector<adf::Record> now = client.read(kName, ADF_FAMILY_IPV4);
     CHECK(addresses(now) == std::vector<std::string>{"192.0.2.2", "192.0.2.3"});
     for (const adf::Record &record : now) CHECK(record.ttl == 120);
@@ -142,10 +167,10 @@ TEST_CASE("remove never sends a change that could empty the set") {
     NamedServer server({"www 60 IN A 192.0.2.1"});
     Client client(server.options());
     const std::vector<adf::Record> read = client.read(kName, ADF_FAMILY_IPV4);
-    adf::Error error = failure_of([&] { client.remove(kName, ADF_FAMILY_IPV4, read, "192.0.2.1"); });
+    adf::Error error = failure_of([&] { client.remove(kName, ADF_FAMILY_IPV4, read, {"192.0.2.1"}); });
     CHECK(error.status() == ADF_FAILED);
     CHECK(contains(error.what(), "last record"));
-    error = failure_of([&] { client.remove(kName, ADF_FAMILY_IPV4, read, "192.0.2.9"); });
+    error = failure_of([&] { client.remove(kName, ADF_FAMILY_IPV4, read, {"192.0.2.9"}); });
     CHECK(error.status() == ADF_CONFLICT);
     CHECK(contains(error.what(), "does not hold 192.0.2.9"));
     CHECK(addresses(client.read(kName, ADF_FAMILY_IPV4)) == std::vector<std::string>{"192.0.2.1"});

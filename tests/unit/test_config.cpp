@@ -85,12 +85,12 @@ TEST_CASE("config: a minimal file gets the documented defaults") {
     CHECK(c.timer.plugin == "fixed-interval");
     CHECK(c.timer.settings == json::object());
     CHECK(c.safety.min_records == 1);
-    CHECK(c.safety.max_removals_per_round == 1);
+    CHECK(c.safety.max_removals_per_round == adf::config::kAllRemovals);
     CHECK(c.safety.max_dead_fraction == 0.5);
     CHECK(c.safety.witnesses.empty());
     CHECK(c.safety.self_check_failure_delay == 60);
     CHECK(c.note == "{hostname}");
-    CHECK(c.max_parallel_checks == 32);
+    CHECK(c.max_parallel_checks == 0);  // auto
     CHECK(c.families == std::vector<int>{4, 6});
     CHECK(c.logging.level == adf::log::Level::Info);
     CHECK(c.logging.format == adf::log::Format::Text);
@@ -274,7 +274,11 @@ TEST_CASE("config: safety") {
           "x.json: safety.min_records: expected an integer from 1 to 1000, got "
           "18446744073709551615");
     CHECK(safety_error({{"max_removals_per_round", -1}}) ==
-          "x.json: safety.max_removals_per_round: expected an integer from 0 to 1000, got -1");
+          "x.json: safety.max_removals_per_round: expected \"all\" or an integer from 0 to "
+          "1000, got -1");
+    CHECK(safety_error({{"max_removals_per_round", "every"}}) ==
+          "x.json: safety.max_removals_per_round: expected \"all\" or an integer from 0 to "
+          "1000, got \"every\"");
     CHECK(safety_error({{"self_check_failure_delay", 86401}}) ==
           "x.json: safety.self_check_failure_delay: expected a number from 0 to 86400, got 86401");
     CHECK(safety_error({{"self_check_failure_delay", -0.5}}) ==
@@ -311,13 +315,21 @@ TEST_CASE("config: render_note") {
 }
 
 TEST_CASE("config: max_parallel_checks") {
-    CHECK(error_of(with(minimal(), "max_parallel_checks", 0)) ==
-          "x.json: max_parallel_checks: expected an integer from 1 to 1024, got 0");
-    CHECK(error_of(with(minimal(), "max_parallel_checks", 1025)) ==
-          "x.json: max_parallel_checks: expected an integer from 1 to 1024, got 1025");
-    CHECK(error_of(with(minimal(), "max_parallel_checks", 8.0)) ==
-          "x.json: max_parallel_checks: expected an integer from 1 to 1024, got 8.0");
+    const char *const range = "x.json: max_parallel_checks: expected \"auto\" or an integer from 1 "
+                              "to 1024, got ";
+    CHECK(error_of(with(minimal(), "max_parallel_checks", 0)) == std::string(range) + "0");
+    CHECK(error_of(with(minimal(), "max_parallel_checks", 1025)) == std::string(range) + "1025");
+    CHECK(error_of(with(minimal(), "max_parallel_checks", 8.0)) == std::string(range) + "8.0");
+    CHECK(error_of(with(minimal(), "max_parallel_checks", "all")) ==
+          std::string(range) + "\"all\"");
     CHECK(parse_json(with(minimal(), "max_parallel_checks", 1)).max_parallel_checks == 1);
+    CHECK(parse_json(with(minimal(), "max_parallel_checks", "auto")).max_parallel_checks == 0);
+}
+
+TEST_CASE("config: max_removals_per_round takes all") {
+    json config = minimal();
+    config["safety"] = {{"max_removals_per_round", "all"}};
+    CHECK(parse_json(config).safety.max_removals_per_round == adf::config::kAllRemovals);
 }
 
 TEST_CASE("config: families") {
@@ -369,7 +381,7 @@ TEST_CASE("config: all errors are reported together, one per line") {
           "x.json: dns: missing (a section {\"plugin\": NAME, ...} is required)\n"
           "x.json: safety.min_record: unknown key\n"
           "x.json: safety.max_dead_fraction: expected a number from 0 to 1, got 2\n"
-          "x.json: max_parallel_checks: expected an integer from 1 to 1024, got \"many\"");
+          "x.json: max_parallel_checks: expected \"auto\" or an integer from 1 to 1024, got \"many\"");
 }
 
 TEST_CASE("config: display_path") {

@@ -180,6 +180,20 @@ TEST_CASE("a plugin built against a newer minor ABI is refused") {
     CHECK(contains(message, "ABI 1.1"));
 }
 
+TEST_CASE("a plugin built against the next minor ABI (1.2) is refused") {
+    const std::string message = refusal("abi-minor-next", ADF_KIND_CHECK);
+    CHECK(contains(message, "abi-minor-next.so"));
+    CHECK(contains(message, "built against ABI 1.2, newer than this autodnsfailover's ABI 1.1"));
+}
+
+TEST_CASE("a dns plugin built against ABI 1.0 loads, its missing 1.1 ops absent") {
+    const auto loaded = Loader({kTestPlugins}).load("dns-memory-abi10", ADF_KIND_DNS);
+    CHECK(loaded.descriptor->abi_major == 1);
+    CHECK(loaded.descriptor->abi_minor == 0);
+    const auto *ops = static_cast<const adf_dns_ops *>(loaded.descriptor->ops);
+    CHECK(ops->struct_size == offsetof(adf_dns_ops, validate_name));  // ends at remove
+}
+
 TEST_CASE("a plugin of another kind is refused for the slot") {
     const std::string message = refusal("wrong-kind", ADF_KIND_DNS);
     CHECK(contains(message, "wrong-kind.so"));

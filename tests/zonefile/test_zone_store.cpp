@@ -273,13 +273,30 @@ TEST_CASE("remove: takes the address out, bumps the serial, leaves the rest alon
     ZoneDir zone;
     const ZoneStore store = zone.store();
     const auto before = records_by_ldns(zone.file);
-    const auto result = store.remove("www.example.test", 4, {"192.0.2.1", "192.0.2.2"}, "192.0.2.1");
+    const auto result = store.remove("www.example.test", 4, {"192.0.2.1", "192.0.2.2"}, {"192.0.2.1"});
     CHECK(result.new_serial == 2024010102u);
     CHECK(addresses(store.read("www.example.test", 4)) == std::vector<std::string>{"192.0.2.2"});
     auto expected = before;
     expected.erase(std::find(expected.begin(), expected.end(),
                              "www.example.test.\t120\tIN\tA\t192.0.2.1\n"));
     CHECK(records_by_ldns(zone.file) == expected);
+}
+
+TEST_CASE("remove: several addresses go in one rewrite, never the whole set") {
+    ZoneDir zone;
+    const ZoneStore store = zone.store();
+    store.add("www.example.test", 4, {"192.0.2.1", "192.0.2.2"}, "192.0.2.3");
+    const uint32_t serial = store.serial();
+    store.remove("www.example.test", 4, {"192.0.2.1", "192.0.2.2", "192.0.2.3"},
+                 {"192.0.2.3", "192.0.2.1"});
+    CHECK(addresses(store.read("www.example.test", 4)) == std::vector<std::string>{"192.0.2.2"});
+    CHECK(store.serial() == zonefile::next_serial(serial));  // one write
+    const std::string before = zone.content();
+    std::string message;
+    CHECK(status_of([&] { store.remove("www.example.test", 4, {"192.0.2.2"}, {"192.0.2.2"}); },
+                    &message) == ADF_FAILED);
+    CHECK(contains(message, "never emptied"));
+    CHECK(zone.content() == before);
 }
 
 TEST_CASE("conflict: a set that changed since the caller read it is not touched") {
@@ -293,7 +310,7 @@ TEST_CASE("conflict: a set that changed since the caller read it is not touched"
     CHECK(contains(message, "{192.0.2.1}"));
     CHECK(status_of([&] {
               store.remove("www.example.test", 4, {"192.0.2.1", "192.0.2.2", "192.0.2.9"},
-                           "192.0.2.1");
+                           {"192.0.2.1"});
           }) == ADF_CONFLICT);
     CHECK(status_of([&] { store.add("new.example.test", 4, {"192.0.2.5"}, "192.0.2.6"); }) ==
           ADF_CONFLICT);
@@ -305,11 +322,11 @@ TEST_CASE("conflict: removing an absent address, adding a present one; the last 
     const ZoneStore store = zone.store();
     const std::string original = zone.content();
     const std::vector<std::string> set = {"192.0.2.1", "192.0.2.2"};
-    CHECK(status_of([&] { store.remove("www.example.test", 4, set, "192.0.2.9"); }) ==
+    CHECK(status_of([&] { store.remove("www.example.test", 4, set, {"192.0.2.9"}); }) ==
           ADF_CONFLICT);
     CHECK(status_of([&] { store.add("www.example.test", 4, set, "192.0.2.2"); }) == ADF_CONFLICT);
     std::string message;
-    CHECK(status_of([&] { store.remove("www.example.test", 6, {"2001:db8::1"}, "2001:db8::1"); },
+    CHECK(status_of([&] { store.remove("www.example.test", 6, {"2001:db8::1"}, {"2001:db8::1"}); },
                     &message) == ADF_FAILED);
     CHECK(contains(message, "last"));
     CHECK(zone.content() == original);

@@ -7,8 +7,9 @@
  * autodnsfailover; see LICENSE. A permissive licence on purpose: a plugin
  * built against this header may carry any licence, proprietary included.
  *
- * ABI version 1.1 (1.1 appended adf_dns_ops.validate_name; a 1.0 plugin
- * still loads). Rules that hold for everything below:
+ * ABI version 1.1 (1.1 appended adf_dns_ops.validate_name and
+ * adf_dns_ops.remove_many; a 1.0 plugin still loads). Rules that hold for
+ * everything below:
  *
  *  - Versioning. ADF_ABI_MAJOR changes when anything existing changes; the
  *    host refuses a plugin whose major differs. ADF_ABI_MINOR grows when
@@ -26,12 +27,14 @@
  *    from the host's main thread, never concurrently for one instance, except
  *    adf_check_ops.check, which runs alone in a forked child process (see
  *    there). Two instances of one plugin may exist at once (while a reloaded
- *    config replaces the old one). Because the host forks, a plugin must not
- *    keep threads of its own running between calls.
- *  - Forks and file descriptors. The host forks a child for every check
- *    attempt while every plugin instance is alive, so each child starts with
- *    a copy of the host's memory and of every descriptor open in it, any
- *    plugin's included. Between calls a plugin therefore keeps:
+ *    config replaces the old one). A check plugin lives in a check helper,
+ *    a single-threaded host process of its own that loads no other plugin
+ *    and forks one child per check attempt; the other kinds live in the
+ *    daemon, which forks no check.
+ *  - Forks and file descriptors. Each check child starts with a copy of the
+ *    check helper's memory and of every descriptor open in it, the check
+ *    plugin's included, and a dns plugin may itself run programs (a reload
+ *    command). Between calls a plugin therefore keeps:
  *      - no thread and no child process running (a thread holding a lock at
  *        fork() leaves that lock held forever in the child);
  *      - no lock held: fcntl()/lockf() locks belong to a process and are
@@ -270,6 +273,23 @@ typedef struct adf_dns_ops {
      * and the plugin (check-config fails, a reload is refused). It runs for
      * check-config too: decide from the config alone, without the network. */
     int (*validate_name)(void *instance, const char *fqdn);
+
+    /* Appended in ABI 1.1. Optional; read only when struct_size covers it.
+     * Removes every address of `addresses` (`count` of them, at
+     * least 1, canonical text, distinct, each one in `expected`) from the
+     * set in ONE atomic conditional write: all of them or none, provided the
+     * set is still `expected`; ADF_CONFLICT, changing nothing, when it
+     * differs. The host never asks to remove every record of the set (and a
+     * plugin refuses it, ADF_FAILED, should anyone ask).
+     * `addresses` and the strings it points to are host-owned, valid during
+     * the call. Main thread, like every dns op.
+     * Set it only when the provider can make the change as one write (a
+     * Route 53 change batch, one RFC 2136 update, one rewrite of a file
+     * under its lock). NULL, or a table that ends before it: the host
+     * removes one address at a time, each with a fresh read. */
+    int (*remove_many)(void *instance, const char *fqdn, int family,
+                       const adf_record_set *expected, const char *const *addresses,
+                       size_t count);
 } adf_dns_ops;
 
 /* IP address discovery: the host's own address, asked every round. */
@@ -289,12 +309,16 @@ typedef struct adf_check_ops {
 
     /* Is the server at `address` alive? ADF_OK: alive; anything else: dead,
      * with set_error() saying why.
-     * Runs in a child process that the host forks for this one call and kills
-     * with its whole process group when `timeout` seconds have passed; a
-     * crash or hang costs only this check. Nothing the call changes in memory
-     * reaches the daemon or later checks. Respecting `timeout` yourself still
-     * gives a clearer reason than being killed. The call may replace the
-     * child with execve(): the program's exit status 0 then means alive. */
+     * The instance is created (and destroyed) in the host's check helper
+     * process; check() runs in a child process that the helper forks for this
+     * one call, in a process group of its own, and kills with that whole
+     * group when `timeout` seconds have passed, and again once the call has
+     * returned; a crash or hang costs only this check, and the child dies
+     * with the helper. Nothing the call changes in memory reaches the helper,
+     * the daemon or later checks. Lines logged from it join the daemon's log.
+     * Respecting `timeout` yourself still gives a clearer reason than being
+     * killed. The call may replace the child with execve(): the program's
+     * exit status 0 then means alive. */
     int (*check)(void *instance, const char *address, int family, double timeout);
 } adf_check_ops;
 
@@ -375,8 +399,10 @@ ADF_STATIC_ASSERT(sizeof(adf_record) == 24, "adf_record layout changed: bump the
 ADF_STATIC_ASSERT(sizeof(adf_record_set) == 24, "adf_record_set layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_host_services) == 8 + 12 * 8,
                   "adf_host_services layout changed: bump the ABI");
-ADF_STATIC_ASSERT(sizeof(adf_dns_ops) == 8 + 4 * 8, "adf_dns_ops layout changed: bump the ABI");
+ADF_STATIC_ASSERT(sizeof(adf_dns_ops) == 8 + 5 * 8, "adf_dns_ops layout changed: bump the ABI");
 ADF_STATIC_ASSERT(offsetof(adf_dns_ops, validate_name) == 32,
+                  "adf_dns_ops layout changed: bump the ABI");
+ADF_STATIC_ASSERT(offsetof(adf_dns_ops, remove_many) == 40,
                   "adf_dns_ops layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_ipaddr_ops) == 16, "adf_ipaddr_ops layout changed: bump the ABI");
 ADF_STATIC_ASSERT(sizeof(adf_check_ops) == 16, "adf_check_ops layout changed: bump the ABI");

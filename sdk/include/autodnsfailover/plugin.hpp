@@ -345,6 +345,28 @@ struct DnsGlue {
         else
             return nullptr;
     }
+    static int remove_many(void *i, const char *fqdn, int family, const adf_record_set *expected,
+                           const char *const *addresses, size_t count) noexcept {
+        auto *b = box<Impl>(i);
+        return guarded(b->host, [&] {
+            b->impl.remove_many(fqdn, family, records_of(expected),
+                                std::vector<std::string>(addresses, addresses + count));
+            return ADF_OK;
+        });
+    }
+    // The remove_many op when Impl has one (it is optional), else NULL.
+    template <class T, class = void>
+    struct Offers : std::false_type {};
+    template <class T>
+    struct Offers<T, std::void_t<decltype(std::declval<T &>().remove_many(
+                         std::string(), 0, std::vector<Record>(), std::vector<std::string>()))>>
+        : std::true_type {};
+    static constexpr decltype(adf_dns_ops::remove_many) remove_many_op() {
+        if constexpr (Offers<Impl>::value)
+            return &remove_many;
+        else
+            return nullptr;
+    }
 };
 
 template <class Impl>
@@ -413,12 +435,15 @@ struct TimerGlue {
 // vector<Record> expected, Record), remove(fqdn, family, vector<Record>
 // expected, string address); static constexpr uint32_t capabilities.
 // Optional: void validate_name(const std::string &fqdn), throwing
-// adf::Error(ADF_BAD_CONFIG, why) for a name the instance cannot manage.
-#define ADF_DNS_PLUGIN(Impl, name, version, summary)                                         \
-    static constexpr adf_dns_ops adf_plugin_ops_ = {                                         \
-        sizeof(adf_dns_ops),                   Impl::capabilities,                            \
-        &adf::detail::DnsGlue<Impl>::read,     &adf::detail::DnsGlue<Impl>::add,              \
-        &adf::detail::DnsGlue<Impl>::remove,   adf::detail::DnsGlue<Impl>::validate_name_op()}; \
+// adf::Error(ADF_BAD_CONFIG, why) for a name the instance cannot manage;
+// remove_many(fqdn, family, vector<Record> expected, vector<string>
+// addresses), one atomic write removing them all.
+#define ADF_DNS_PLUGIN(Impl, name, version, summary)                                          \
+    static constexpr adf_dns_ops adf_plugin_ops_ = {                                          \
+        sizeof(adf_dns_ops),                   Impl::capabilities,                             \
+        &adf::detail::DnsGlue<Impl>::read,     &adf::detail::DnsGlue<Impl>::add,               \
+        &adf::detail::DnsGlue<Impl>::remove,   adf::detail::DnsGlue<Impl>::validate_name_op(), \
+        adf::detail::DnsGlue<Impl>::remove_many_op()};                                        \
     ADF_CPP_DESCRIPTOR_(Impl, ADF_KIND_DNS, name, version, summary, adf_plugin_ops_)
 
 // Impl: std::optional<std::string> own_address(int family) (nullopt: none).

@@ -158,15 +158,26 @@ inline void require_unchanged(const std::string &fqdn, int family,
                                       "; nothing was changed");
 }
 
-// ADF_FAILED when removing `address` would leave the name without records.
+// ADF_FAILED when removing `removed` would leave the name without records.
 // The host never asks for that; a direct caller (probe) might, and an empty
 // pool answers nobody.
+inline void refuse_emptying(const std::string &fqdn, int family,
+                            const std::vector<std::string> &removed,
+                            const std::set<std::string> &current) {
+    for (const std::string &address : current)
+        if (std::find(removed.begin(), removed.end(), address) == removed.end()) return;
+    if (current.empty()) return;
+    std::string listed;
+    for (const std::string &address : current) listed += (listed.empty() ? "" : ", ") + address;
+    throw Error(ADF_FAILED,
+                "refusing to remove " + describe(fqdn, family, listed) +
+                    (current.size() == 1 ? ": it is the last record of the name"
+                                         : ": they are the last records of the name") +
+                    ", and a pool is never emptied");
+}
 inline void refuse_emptying(const std::string &fqdn, int family, const std::string &address,
                             const std::set<std::string> &current) {
-    if (current.size() == 1 && current.count(address) == 1)
-        throw Error(ADF_FAILED, "refusing to remove " + describe(fqdn, family, address) +
-                                    ": it is the last record of the name, and a pool is never "
-                                    "emptied");
+    refuse_emptying(fqdn, family, std::vector<std::string>{address}, current);
 }
 
 // The checks before adding `address`, given the addresses the provider has
