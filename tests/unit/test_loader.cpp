@@ -253,12 +253,12 @@ TEST_CASE("a descriptor whose kind and ops table disagree is called a kind misma
     // and its read() called as check()), and declared dns with check ops.
     for (const Case &c : {
              Case{"kind-check-dns-ops", ADF_KIND_CHECK,
-                  "kind mismatch: its descriptor declares a check plugin, but its ops table is 40 "
+                  "kind mismatch: its descriptor declares a check plugin, but its ops table is 48 "
                   "bytes, the size of adf_dns_ops, not of adf_check_ops (16 bytes): make the "
                   "descriptor's kind and ops agree (ADF_KIND_CHECK with an adf_check_ops table)"},
              Case{"kind-dns-check-ops", ADF_KIND_DNS,
                   "kind mismatch: its descriptor declares a dns plugin, but its ops table is 16 "
-                  "bytes, the size of adf_ipaddr_ops or adf_check_ops, not of adf_dns_ops (40 "
+                  "bytes, the size of adf_ipaddr_ops or adf_check_ops, not of adf_dns_ops (48 "
                   "bytes)"},
          }) {
         CAPTURE(c.plugin);
