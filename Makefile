@@ -78,7 +78,7 @@ test: deps-test
 # time on two cores) and prints executions and coverage per harness;
 # `make test` runs each for a few seconds (fuzz-short).
 FUZZ_BUILD ?= build-fuzz
-FUZZ_SECONDS ?= 120
+FUZZ_SECONDS ?= 180
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
 deps-fuzz: deps-build

@@ -92,9 +92,8 @@ Bytes wire_of(const ldns_pkt *packet) {
 }
 
 PktPtr parse(const Bytes &wire) {
-    ldns_pkt *packet = nullptr;
-    if (ldns_wire2pkt(&packet, wire.data(), wire.size()) != LDNS_STATUS_OK) return nullptr;
-    return PktPtr(packet);
+    adf::Result<PktPtr> packet = adf::dns::parse_message(wire.data(), wire.size());
+    return packet ? std::move(*packet) : nullptr;
 }
 
 // Is `answer` the reply to `request`: same ID and opcode, QR set, and the
@@ -297,11 +296,17 @@ std::vector<adf::Record> Client::read(const std::string &fqdn, int family) {
     PktPtr query(ldns_pkt_query_new(ldns_rdf_clone(name.get()), type, LDNS_RR_CLASS_IN, 0));
     ldns_pkt_set_id(query.get(), next_id());
     const Answer answer = exchange(query.get(), Operation::kRead, fqdn);
-    const ldns_pkt *packet = answer.packet.get();
-    const int rcode = ldns_pkt_get_rcode(packet);
+    return read_answer(*answer.packet, fqdn, family);
+}
+
+std::vector<adf::Record> Client::read_answer(const ldns_pkt &packet, const std::string &fqdn,
+                                             int family) const {
+    const RdfPtr name = name_in_zone(fqdn);
+    const ldns_rr_type type = type_of(family);
+    const int rcode = ldns_pkt_get_rcode(&packet);
     if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
         throw answer_error(rcode, 0, Operation::kRead, fqdn);
-    if (!ldns_pkt_aa(packet))
+    if (!ldns_pkt_aa(&packet))
         throw adf::Error(ADF_FAILED,
                          server_ + " is not authoritative for " + fqdn +
                              " (its answer lacks the AA bit, e.g. a referral to a delegated "
@@ -309,12 +314,12 @@ std::vector<adf::Record> Client::read(const std::string &fqdn, int family) {
                              "holds " + fqdn);
     std::vector<adf::Record> records;
     if (rcode == LDNS_RCODE_NXDOMAIN) return records;
-    if (const std::optional<std::string> target = adf::dns::alias_target(*packet, *name))
+    if (const std::optional<std::string> target = adf::dns::alias_target(packet, *name))
         throw adf::Error(ADF_FAILED, fqdn + " is a CNAME to " + *target + " at " + server_ +
                                          ": manage the name it points to");
     // Strict: the answer holds our set and nothing else (dns_answer.hpp).
     const adf::Result<std::vector<adf::dns::AnswerRecord>> found =
-        adf::dns::address_records(*packet, *name, type);
+        adf::dns::address_records(packet, *name, type);
     if (!found)
         throw adf::Error(ADF_FAILED, server_ + " answered the query for " + fqdn + " " +
                                          adf::record_type(family) +

@@ -43,6 +43,12 @@ class Client {
     // or the set does not exist. Throws adf::Error on anything else.
     std::vector<adf::Record> read(const std::string &fqdn, int family);
 
+    // What the server's answer `packet` to that query means (its ID and TSIG
+    // already checked): the records, strictly (dns_answer.hpp), or
+    // adf::Error naming what was wrong. Pure: no I/O.
+    std::vector<adf::Record> read_answer(const ldns_pkt &packet, const std::string &fqdn,
+                                         int family) const;
+
     // Adds `address` when the set is still `expected`; returns the TTL given
     // to it: the set's own, or `ttl` (else the default) for a new set.
     // adf::Error(ADF_CONFLICT) when the server finds the set changed.

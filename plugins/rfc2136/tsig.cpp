@@ -161,8 +161,14 @@ std::optional<std::string> tsig_answer_problem(ldns_pkt *answer, const std::vect
     if (!same_name(ldns_rr_rdf(tsig, kAlgorithm), algorithm))
         return "the answer is signed with " + name_text(ldns_rr_rdf(tsig, kAlgorithm)) +
                ", not " + key.algorithm;
-    if (!ldns_pkt_tsig_verify(answer, wire.data(), wire.size(), key.name.c_str(),
-                              key.secret.c_str(), request_mac))
+    const bool verified = ldns_pkt_tsig_verify(answer, wire.data(), wire.size(), key.name.c_str(),
+                                               key.secret.c_str(), request_mac);
+    // libldns 1.8 detaches the TSIG record while it computes the MAC and, when
+    // that fails (a malformed answer), returns without putting it back: the
+    // record would leak with every such answer. Give it back to the packet,
+    // which frees it.
+    if (ldns_pkt_tsig(answer) == nullptr) ldns_pkt_set_tsig(answer, const_cast<ldns_rr *>(tsig));
+    if (!verified)
         return "the answer's TSIG signature does not verify with key " +
                without_final_dot(key.name) + " (a key_secret that differs from the server's, "
                "or an answer that does not come from the server)";

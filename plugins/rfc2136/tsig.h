@@ -3,13 +3,14 @@
 #ifndef RFC2136_TSIG_H
 #define RFC2136_TSIG_H
 
-#include <ldns/ldns.h>
-
 #include <cstdint>
 #include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
+
+// After the standard headers (see autodnsfailover/ldns.hpp).
+#include <ldns/ldns.h>
 
 namespace rfc2136 {
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <sstream>
@@ -21,18 +22,53 @@ constexpr std::chrono::minutes kRefreshMargin{5};
 // When Expiration cannot be read, ask again after this long.
 constexpr std::chrono::minutes kRefreshFallback{5};
 
-// "2026-11-26T18:08:30Z" -> a point in time (UTC).
+// "2026-11-26T18:08:30Z" -> a point in time (UTC). Years outside 2000-2199
+// are no expiry of credentials issued now (and far ones would overflow the
+// clock's nanoseconds): unreadable, so refreshed after the fallback delay.
 std::optional<std::chrono::system_clock::time_point> parse_expiration(const std::string &text) {
     std::tm parts{};
     std::istringstream in(text);
     in >> std::get_time(&parts, "%Y-%m-%dT%H:%M:%S");
-    if (in.fail()) return std::nullopt;
+    if (in.fail() || parts.tm_year < 100 || parts.tm_year >= 300) return std::nullopt;
     const time_t seconds = timegm(&parts);
     if (seconds == static_cast<time_t>(-1)) return std::nullopt;
     return std::chrono::system_clock::from_time_t(seconds);
 }
 
+// Credential values go into request headers: anything but printable ASCII
+// would let the metadata service's answer inject a header.
+bool is_header_safe(const std::string &value) {
+    return std::all_of(value.begin(), value.end(),
+                       [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+}
+
 }  // namespace
+
+adf::Result<RoleCredentials> role_credentials(std::string_view body) {
+    using Out = adf::Result<RoleCredentials>;
+    const adf::Result<nlohmann::json> parsed = adf::json::parse(body);
+    if (!parsed || !parsed->is_object())
+        return Out::failure("are not a JSON object" + (parsed ? "" : ": " + parsed.reason()));
+    const nlohmann::json &document = *parsed;
+    const std::string code = string_member(document, "Code");
+    if (!code.empty() && code != "Success")
+        return Out::failure("say Code " + adf::excerpt(code, 60) + " instead of Success");
+    RoleCredentials out;
+    out.credentials = {string_member(document, "AccessKeyId"),
+                       string_member(document, "SecretAccessKey"), string_member(document, "Token")};
+    const Credentials &c = out.credentials;
+    if (c.access_key_id.empty() || c.secret_access_key.empty())
+        return Out::failure("lack AccessKeyId or SecretAccessKey");
+    for (const auto &[name, value] : {std::pair{"AccessKeyId", &c.access_key_id},
+                                      std::pair{"SecretAccessKey", &c.secret_access_key},
+                                      std::pair{"Token", &c.session_token}})
+        if (!is_header_safe(*value))
+            return Out::failure(std::string("hold a ") + name +
+                                " with characters no AWS credential has (white space, control "
+                                "or non-ASCII characters)");
+    out.expiration = parse_expiration(string_member(document, "Expiration"));
+    return out;
+}
 
 CredentialSource::CredentialSource(Credentials fixed, std::string origin)
     : credentials_(std::move(fixed)), origin_(std::move(origin)) {}
@@ -82,26 +118,13 @@ void CredentialSource::fetch_instance_role() {
     if (!body)
         throw no_credentials("the IAM role \"" + role + "\" has no credentials (404 from " +
                              role_url + ")");
-    const adf::Result<nlohmann::json> parsed = adf::json::parse(*body);
-    if (!parsed || !parsed->is_object())
-        throw adf::Error(ADF_FAILED, "the instance role credentials from " + role_url +
-                                         " are not a JSON object" +
-                                         (parsed ? "" : ": " + parsed.reason()));
-    const nlohmann::json &document = *parsed;
-    const std::string code = string_member(document, "Code");
-    if (!code.empty() && code != "Success")
-        throw adf::Error(ADF_FAILED, "instance metadata " + role_url + " says Code " +
-                                         adf::excerpt(code, 60) +
-                                         " instead of Success for the role's credentials");
-    Credentials fresh{string_member(document, "AccessKeyId"),
-                      string_member(document, "SecretAccessKey"), string_member(document, "Token")};
-    if (fresh.access_key_id.empty() || fresh.secret_access_key.empty())
-        throw adf::Error(ADF_FAILED, "the instance role credentials from " + role_url +
-                                         " lack AccessKeyId or SecretAccessKey");
-    const auto expiration = parse_expiration(string_member(document, "Expiration"));
+    adf::Result<RoleCredentials> fresh = role_credentials(*body);
+    if (!fresh)
+        throw adf::Error(ADF_FAILED,
+                         "the instance role credentials from " + role_url + " " + fresh.reason());
     const auto now = std::chrono::system_clock::now();
-    refresh_at_ = expiration ? *expiration - kRefreshMargin : now + kRefreshFallback;
-    credentials_ = std::move(fresh);
+    refresh_at_ = fresh->expiration ? *fresh->expiration - kRefreshMargin : now + kRefreshFallback;
+    credentials_ = std::move(fresh->credentials);
     origin_ = "the EC2 instance role \"" + role + "\"";
 }
 

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <autodnsfailover/plugin.hpp>
+#include <autodnsfailover/result.hpp>
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../aws-common/imds.hpp"
@@ -20,6 +22,19 @@ struct Credentials {
     std::string secret_access_key;
     std::string session_token;  // empty for long-term keys
 };
+
+// The instance role's credentials document from instance metadata, and
+// when they expire (nothing when Expiration cannot be read).
+struct RoleCredentials {
+    Credentials credentials;
+    std::optional<std::chrono::system_clock::time_point> expiration;
+};
+
+// `body` read strictly: a JSON object with Code Success (or none), a
+// non-empty AccessKeyId and SecretAccessKey, every value printable ASCII
+// (they become request headers). The failure reason continues "the
+// instance role credentials from URL ...". Pure: no I/O.
+adf::Result<RoleCredentials> role_credentials(std::string_view body);
 
 class CredentialSource {
    public:

@@ -70,3 +70,24 @@ TEST_CASE("dns answers: a CNAME at the name is found with its target") {
     CHECK(*adf::dns::alias_target(*packet, *www()) == "pool.example.test");
     CHECK_FALSE(adf::dns::alias_target(*answer({"www.example.test. 60 IN A 192.0.2.1"}), *www()));
 }
+
+TEST_CASE("parse_message: a message with two TSIG records is refused before libldns sees it") {
+    // Header: ID 1, QR, no question, no answer or authority, two additional
+    // records; each a TSIG (type 250, class ANY) at the root with no RDATA.
+    const std::vector<uint8_t> wire = {0, 1, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+                                       0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0,
+                                       0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0};
+    const auto parsed = adf::dns::parse_message(wire.data(), wire.size());
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.reason() == "malformed answer: it carries 2 TSIG records (RFC 8945 allows one)");
+}
+
+TEST_CASE("parse_message: a well-formed answer parses; a cut one is malformed") {
+    const std::vector<uint8_t> wire = {0, 1, 0x84, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const auto parsed = adf::dns::parse_message(wire.data(), wire.size());
+    REQUIRE(parsed.ok());
+    CHECK(ldns_pkt_id(parsed->get()) == 1);
+    const auto cut = adf::dns::parse_message(wire.data(), 7);
+    REQUIRE_FALSE(cut.ok());
+    CHECK(cut.reason().rfind("malformed answer: ", 0) == 0);
+}

@@ -138,3 +138,10 @@ TEST_CASE("json::parse: the text quoted from an unterminated token is cut short"
     CHECK(parsed.reason().size() < 300);
     CHECK(parsed.reason().find("last read: '...xxxx") != std::string::npos);
 }
+
+TEST_CASE("json::parse: a number too large for a double is an error, cut short") {
+    const auto parsed = adf::json::parse("[1" + std::string(400, '0') + "e999]");
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.reason().rfind("JSON value error: number overflow parsing", 0) == 0);
+    CHECK(parsed.reason().size() <= 140);
+}

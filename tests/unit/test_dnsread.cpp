@@ -7,7 +7,6 @@
 
 #include <autodnsfailover/dns_transport.hpp>
 #include <autodnsfailover/posix.hpp>
-#include <ldns/ldns.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +18,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <ldns/ldns.h>
 
 #include "dnsread/direct_reader.h"
 #include "dnsread/server.h"

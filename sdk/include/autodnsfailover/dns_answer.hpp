@@ -17,6 +17,9 @@
 #define AUTODNSFAILOVER_DNS_ANSWER_HPP
 
 #include <arpa/inet.h>
+// The standard headers before libldns's (see ldns.hpp).
+#include <memory>
+
 #include <ldns/ldns.h>
 
 #include <cstdint>
@@ -28,6 +31,56 @@
 #include "result.hpp"
 
 namespace adf::dns {
+
+namespace detail {
+
+// The TSIG records libldns's ldns_wire2pkt() would take from the additional
+// section (it keeps the last one and leaks the others), read
+// record by record with the same libldns function and in the same order (it
+// stops at the first fault, as ldns_wire2pkt() does, and an additional
+// section's TSIG shortens the count it reads, as there).
+inline size_t tsig_record_count(const uint8_t *wire, size_t size) {
+    if (size < 12) return 0;
+    const auto u16 = [&](size_t at) { return static_cast<size_t>(wire[at] << 8 | wire[at + 1]); };
+    size_t pos = 12, tsigs = 0;
+    const auto read = [&](ldns_pkt_section section, size_t &count) {
+        for (size_t i = 0; i < count; ++i) {
+            ldns_rr *raw = nullptr;
+            if (ldns_wire2rr(&raw, wire, size, &pos, section) != LDNS_STATUS_OK) return false;
+            const adf::ldns::RrPtr rr(raw);
+            if (section == LDNS_SECTION_ADDITIONAL &&
+                ldns_rr_get_type(rr.get()) == LDNS_RR_TYPE_TSIG) {
+                ++tsigs;
+                --count;
+            }
+        }
+        return true;
+    };
+    size_t questions = u16(4), answers = u16(6), authority = u16(8), additional = u16(10);
+    if (read(LDNS_SECTION_QUESTION, questions) && read(LDNS_SECTION_ANSWER, answers) &&
+        read(LDNS_SECTION_AUTHORITY, authority))
+        read(LDNS_SECTION_ADDITIONAL, additional);
+    return tsigs;
+}
+
+}  // namespace detail
+
+// The DNS message in `wire`, parsed by libldns, or why it cannot be. A
+// message with more than one TSIG record is refused before libldns sees it:
+// RFC 8945 allows one, and libldns 1.8 keeps the last and leaks the others,
+// so a hostile server answering so at every read would cost memory.
+inline Result<adf::ldns::PktPtr> parse_message(const uint8_t *wire, size_t size) {
+    using Out = Result<adf::ldns::PktPtr>;
+    if (const size_t tsigs = detail::tsig_record_count(wire, size); tsigs > 1)
+        return Out::failure("malformed answer: it carries " + std::to_string(tsigs) +
+                            " TSIG records (RFC 8945 allows one)");
+    ldns_pkt *raw = nullptr;
+    const ldns_status status = ldns_wire2pkt(&raw, wire, size);
+    adf::ldns::PktPtr packet(raw);
+    if (status != LDNS_STATUS_OK)
+        return Out::failure(std::string("malformed answer: ") + ldns_get_errorstr_by_id(status));
+    return packet;
+}
 
 struct AnswerRecord {
     std::string address;  // canonical text ("192.0.2.1", "2001:db8::1")

@@ -116,8 +116,9 @@ inline std::string at(std::string_view text, std::size_t offset, const std::stri
 
 }  // namespace detail
 
-// Parses `text`. On failure the reason starts with LINE:COLUMN of the fault:
-// "1:4097: JSON nested deeper than 64 levels", "3:14: JSON syntax error: ...".
+// Parses `text`. On failure the reason starts with LINE:COLUMN of the fault
+// where nlohmann knows it: "1:4097: JSON nested deeper than 64 levels",
+// "3:14: JSON syntax error: ...", "JSON value error: number overflow ...".
 // Exceptions thrown by the observer propagate.
 inline Result<nlohmann::json> parse(std::string_view text, const ParseOptions &options = {}) {
     using Out = Result<nlohmann::json>;
@@ -133,6 +134,12 @@ inline Result<nlohmann::json> parse(std::string_view text, const ParseOptions &o
         // e.byte counts from 1 and points at the offending character.
         return Out::failure(detail::at(text, e.byte > 0 ? e.byte - 1 : 0,
                                        "JSON syntax error: " + detail::parse_error_reason(e.what())));
+    } catch (const nlohmann::json::exception &e) {
+        // A number too large for a double ("number overflow parsing '1e999'",
+        // the whole token quoted): nlohmann gives no position.
+        std::string reason = detail::parse_error_reason(e.what());
+        if (reason.size() > 120) reason = reason.substr(0, 117) + "...";
+        return Out::failure("JSON value error: " + reason);
     }
 }
 

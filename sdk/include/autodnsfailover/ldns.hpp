@@ -4,10 +4,12 @@
 #ifndef AUTODNSFAILOVER_LDNS_HPP
 #define AUTODNSFAILOVER_LDNS_HPP
 
-#include <ldns/ldns.h>
-
+// The standard headers first: libldns's headers, included before them,
+// break libstdc++ 12 under clang (its type traits clash with clang builtins).
 #include <cstdlib>
 #include <memory>
+
+#include <ldns/ldns.h>
 
 namespace adf::ldns {
 
