@@ -27,6 +27,9 @@ int check_config(const std::string &config_path) {
                    plugins.ipaddr->name(), plugins.check->name(), plugins.timer->name(),
                    plugins.timer->check_timeout(), plugins.timer->attempts());
         if (config.read_from) fmt::print("  read_from: {}\n", dnsread::describe(*config.read_from));
+        if (!config.hostname_rewrite.empty())
+            fmt::print("  hostname: {} -> {} (hostname_rewrite {})\n", config.hostname,
+                       config.fqdn_hostname, config.hostname_rewrite);
         return kExitOk;
     } catch (const std::exception &e) {
         print_error(e.what());

@@ -16,6 +16,7 @@
 #include <autodnsfailover/posix.hpp>
 #include <fmt/format.h>
 
+#include "config/hostname.h"
 #include "net/address.h"
 
 namespace adf::config {
@@ -129,25 +130,72 @@ std::string index_path(const std::string &key, size_t index) {
     return fmt::format("{}[{}]", key, index);
 }
 
-std::vector<std::string> read_fqdns(Validator &v, const json &value) {
+// Calls `on_variable(name)` for every "{name}" in `tmpl` and
+// `on_text(text)` for the text between them; an unclosed '{' is text.
+template <typename OnText, typename OnVariable>
+void scan_template(const std::string &tmpl, OnText on_text, OnVariable on_variable) {
+    size_t pos = 0;
+    while (pos < tmpl.size()) {
+        size_t open = tmpl.find('{', pos);
+        size_t close = open == std::string::npos ? open : tmpl.find('}', open);
+        if (close == std::string::npos) {
+            on_text(tmpl.substr(pos));
+            return;
+        }
+        on_text(tmpl.substr(pos, open - pos));
+        on_variable(tmpl.substr(open + 1, close - open - 1));
+        pos = close + 1;
+    }
+}
+
+// `item` with {hostname} replaced by `hostname` (the only variable a name
+// may hold), or nothing, with the error recorded under `path`.
+std::optional<std::string> expand_fqdn(Validator &v, const json &item, const std::string &path,
+                                       const std::string &hostname) {
+    if (!item.is_string()) {
+        v.expected(path, "a host name", item);
+        return std::nullopt;
+    }
+    const std::string written = item.get<std::string>();
+    std::string name;
+    bool templated = false, ok = true;
+    scan_template(written, [&](const std::string &text) { name += text; },
+                  [&](const std::string &variable) {
+                      templated = true;
+                      if (variable == "hostname") {
+                          name += hostname;
+                          return;
+                      }
+                      v.fail(path, fmt::format("unknown variable {{{}}} (a name may use "
+                                               "{{hostname}})", adf::json::shown(variable)));
+                      ok = false;
+                  });
+    if (!ok) return std::nullopt;
+    if (!name.empty() && name.back() == '.') name.pop_back();
+    if (is_host_name(name)) return to_lower(name);
+    if (templated)
+        v.fail(path, fmt::format("{} gives \"{}\" on host name \"{}\", which is not a host name "
+                                 "(see hostname and hostname_rewrite)",
+                                 adf::json::shown(item), name, hostname));
+    else
+        v.expected(path, "a host name", item);
+    return std::nullopt;
+}
+
+std::vector<std::string> read_fqdns(Validator &v, const json &value, const std::string &hostname) {
     std::vector<std::string> names;
     // Each name and where it first appeared: a lookup per name keeps
     // validation O(n log n) however many names the list holds.
     std::map<std::string, std::string> first_seen;
     auto add = [&](const json &item, const std::string &path) {
-        std::string name = item.is_string() ? item.get<std::string>() : std::string();
-        if (!name.empty() && name.back() == '.') name.pop_back();
-        if (!item.is_string() || !is_host_name(name)) {
-            v.expected(path, "a host name", item);
-            return;
-        }
-        name = to_lower(name);
-        const auto [seen, is_new] = first_seen.emplace(name, path);
+        const std::optional<std::string> name = expand_fqdn(v, item, path, hostname);
+        if (!name) return;
+        const auto [seen, is_new] = first_seen.emplace(*name, path);
         if (!is_new) {
-            v.fail(path, fmt::format("duplicate of {} (\"{}\")", seen->second, name));
+            v.fail(path, fmt::format("duplicate of {} (\"{}\")", seen->second, *name));
             return;
         }
-        names.push_back(name);
+        names.push_back(*name);
     };
     if (value.is_array() && !value.empty()) {
         for (size_t i = 0; i < value.size(); ++i) add(value[i], index_path("fqdn", i));
@@ -157,6 +205,35 @@ std::vector<std::string> read_fqdns(Validator &v, const json &value) {
         v.expected("fqdn", "a host name or a non-empty list of host names", value);
     }
     return names;
+}
+
+// "hostname" (this host's short name instead of the system's: containers,
+// previews) and "hostname_rewrite" (a sed-like rule for what {hostname}
+// stands for in fqdn) into `config`.
+void read_hostname(Validator &v, const json &root, Config &config) {
+    config.hostname = short_host_name();
+    if (auto it = root.find("hostname"); it != root.end()) {
+        const std::optional<std::string> name =
+            v.non_empty_string(*it, "hostname", "this host's short name");
+        if (name && (name->size() > 63 || !is_host_name(*name) || name->find('.') != std::string::npos))
+            v.expected("hostname", "a short host name (one label, without dots)", *it);
+        else if (name)
+            config.hostname = *name;
+    }
+    config.fqdn_hostname = config.hostname;
+    auto it = root.find("hostname_rewrite");
+    if (it == root.end()) return;
+    if (!it->is_string()) {
+        v.expected("hostname_rewrite", "a sed substitution such as \"s/-[0-9]+$//\"", *it);
+        return;
+    }
+    const Result<SedRewrite> rule = SedRewrite::parse(it->get<std::string>());
+    if (!rule) {
+        v.fail("hostname_rewrite", fmt::format("{}: {}", adf::json::shown(*it), rule.reason()));
+        return;
+    }
+    config.hostname_rewrite = rule->text();
+    config.fqdn_hostname = rule->apply(config.hostname);
 }
 
 std::vector<std::string> read_plugin_dirs(Validator &v, const json &value) {
@@ -279,24 +356,6 @@ ReadFrom read_read_from(Validator &v, const json &value) {
     return read_from;
 }
 
-// Calls `on_variable(name)` for every "{name}" in `tmpl` and
-// `on_text(text)` for the text between them; an unclosed '{' is text.
-template <typename OnText, typename OnVariable>
-void scan_template(const std::string &tmpl, OnText on_text, OnVariable on_variable) {
-    size_t pos = 0;
-    while (pos < tmpl.size()) {
-        size_t open = tmpl.find('{', pos);
-        size_t close = open == std::string::npos ? open : tmpl.find('}', open);
-        if (close == std::string::npos) {
-            on_text(tmpl.substr(pos));
-            return;
-        }
-        on_text(tmpl.substr(pos, open - pos));
-        on_variable(tmpl.substr(open + 1, close - open - 1));
-        pos = close + 1;
-    }
-}
-
 bool is_note_variable(const std::string &name) {
     return name == "hostname" || name == "fqdn" || name == "address";
 }
@@ -384,11 +443,13 @@ Config read_config(Validator &v, const json &root, const std::string &source) {
         v.expected("", "a JSON object {\"fqdn\": ..., \"dns\": {...}, ...} at the top level", root);
         return config;
     }
-    v.unknown_keys(root, "", {"fqdn", "plugin_dirs", "ipaddr", "dns", "check", "timer", "safety",
-                              "note", "max_parallel_checks", "families", "logging", "read_from"});
+    v.unknown_keys(root, "", {"fqdn", "hostname", "hostname_rewrite", "plugin_dirs", "ipaddr",
+                              "dns", "check", "timer", "safety", "note", "max_parallel_checks",
+                              "families", "logging", "read_from"});
 
+    read_hostname(v, root, config);
     if (auto it = root.find("fqdn"); it != root.end())
-        config.fqdns = read_fqdns(v, *it);
+        config.fqdns = read_fqdns(v, *it, config.fqdn_hostname);
     else
         v.fail("fqdn", "missing (a host name or a list of host names is required)");
     if (auto it = root.find("plugin_dirs"); it != root.end())
@@ -480,13 +541,6 @@ class DuplicateKeyFinder {
     Validator &validator_;
     std::vector<Frame> frames_;
 };
-
-std::string short_host_name() {
-    char name[256] = {};
-    if (gethostname(name, sizeof name - 1) != 0) return "localhost";
-    std::string host(name);
-    return host.substr(0, host.find('.'));
-}
 
 bool is_array_index(const std::string &token) {
     return !token.empty() && std::all_of(token.begin(), token.end(), ::isdigit) &&
@@ -581,12 +635,12 @@ std::string join_errors(const std::vector<std::string> &lines) {
     return message;
 }
 
-std::string render_note(const std::string &tmpl, const std::string &fqdn,
-                        const std::string &address) {
+std::string render_note(const std::string &tmpl, const std::string &hostname,
+                        const std::string &fqdn, const std::string &address) {
     std::string note;
     scan_template(tmpl, [&](const std::string &text) { note += text; },
                   [&](const std::string &name) {
-                      if (name == "hostname") note += short_host_name();
+                      if (name == "hostname") note += hostname;
                       else if (name == "fqdn") note += fqdn;
                       else if (name == "address") note += address;
                       else note += "{" + name + "}";

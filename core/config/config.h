@@ -63,6 +63,9 @@ struct Config {
     PluginSection timer;
     Safety safety;
     std::string note = "{hostname}";    // note template: {hostname}, {fqdn}, {address}
+    std::string hostname;               // this host's short name ("hostname" key, else the system's)
+    std::string fqdn_hostname;          // what {hostname} stands for in fqdn: hostname, rewritten
+    std::string hostname_rewrite;       // the sed-like rule that rewrote it ("" when none)
     int max_parallel_checks = 0;        // concurrent check attempts; 0: "auto" (every peer, capped)
     std::vector<int> families = {4, 6}; // which of A (4) and AAAA (6) to manage
     log::Options logging;
@@ -99,10 +102,10 @@ Config load_file(const std::string &path);
 // The same, validation errors going to `errors` as with parse().
 Config load_file(const std::string &path, std::vector<std::string> &errors);
 
-// The note for a record: the template with {hostname}, {fqdn} and
-// {address} replaced.
-std::string render_note(const std::string &tmpl, const std::string &fqdn,
-                        const std::string &address);
+// The note for a record: the template with {hostname} (`hostname`), {fqdn}
+// and {address} replaced.
+std::string render_note(const std::string &tmpl, const std::string &hostname,
+                        const std::string &fqdn, const std::string &address);
 
 // "safety.max_dead_fraction", "check.headers.Host", "fqdn[1]": the
 // human form of a JSON pointer under `slot`, for error messages.

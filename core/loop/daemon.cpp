@@ -331,7 +331,8 @@ class Daemon {
         ReadRecord mine;
         mine.address = self;
         mine.ttl = records.empty() ? 0 : records.front().ttl;
-        if (dns().has_notes()) mine.note = config::render_note(cfg().note, fqdn, self.text());
+        if (dns().has_notes())
+            mine.note = config::render_note(cfg().note, cfg().hostname, fqdn, self.text());
         return mine;
     }
 

@@ -661,3 +661,34 @@ def test_removals_in_one_round_stop_at_min_records(tmp_path):
     assert [w["op"] for w in pool.writes()] == ["remove_many"]
     assert "peer 127.0.0.14 seems dead, but it will not be removed: that would leave fewer " \
            "than safety.min_records (3) records" in result.stderr
+
+
+# --- names derived from the host name ------------------------------------------
+
+def test_a_name_derived_from_the_host_name_is_managed_and_shown_by_check_config(tmp_path):
+    # web-3 of a pool web-1..web-N manages "web.example.test", the fork's
+    # sed rule; the note keeps the host's own name.
+    pool = Pool(tmp_path, ["127.0.0.12"])
+    derived = {"fqdn": "{hostname}.example.test", "hostname": "web-3",
+               "hostname_rewrite": "s/-[0-9]+$//", "note": "{hostname}"}
+    checked = run(["check-config", "-c", pool.config(name="check", **derived)])
+    assert checked.returncode == 0, checked.stderr
+    assert "fqdn: web.example.test" in checked.stdout
+    assert "hostname: web-3 -> web (hostname_rewrite s/-[0-9]+$//)" in checked.stdout
+    result = pool.once(**derived)
+    assert result.returncode == 0, result.stderr
+    assert pool.state()["records"]["web.example.test/A"] == [
+        {"address": SELF, "ttl": 60, "note": "web-3"}]
+    assert pool.addresses() == ["127.0.0.12"]  # www.example.test is not this config's name
+
+
+def test_a_host_name_that_makes_no_valid_name_fails_check_config_and_run(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12"])
+    cfg = pool.config(name="bad", fqdn="{hostname}.example.test", hostname="web-3",
+                      hostname_rewrite="s/-[0-9]+$/!/")
+    for command in (["check-config", "-c", cfg], ["run", "--once", "-c", cfg]):
+        result = run(command)
+        assert result.returncode == 2, result.stderr
+        assert ('fqdn: "{hostname}.example.test" gives "web!.example.test" on host name "web!", '
+                'which is not a host name (see hostname and hostname_rewrite)') in result.stderr
+    assert pool.writes() == []

@@ -306,12 +306,86 @@ TEST_CASE("config: note template variables") {
 
 TEST_CASE("config: render_note") {
     using adf::config::render_note;
-    CHECK(render_note("{hostname}", "www.example.test", "127.0.0.1") == short_host_name());
-    CHECK(short_host_name().find('.') == std::string::npos);
-    CHECK(render_note("{fqdn} at {address}, {fqdn}", "www.example.test", "::1") ==
+    CHECK(render_note("{hostname}", "web-3", "www.example.test", "127.0.0.1") == "web-3");
+    CHECK(render_note("{fqdn} at {address}, {fqdn}", "h", "www.example.test", "::1") ==
           "www.example.test at ::1, www.example.test");
-    CHECK(render_note("plain text", "a", "b") == "plain text");
-    CHECK(render_note("open { brace", "a", "b") == "open { brace");
+    CHECK(render_note("plain text", "h", "a", "b") == "plain text");
+    CHECK(render_note("open { brace", "h", "a", "b") == "open { brace");
+}
+
+TEST_CASE("config: the host's short name is the system's up to its first dot") {
+    const adf::config::Config config = parse_json(minimal());
+    CHECK(config.hostname == short_host_name());
+    CHECK(config.hostname.find('.') == std::string::npos);
+    CHECK(config.fqdn_hostname == config.hostname);
+}
+
+TEST_CASE("config: fqdn from the host name, rewritten as sed would") {
+    json c = with(minimal(), "fqdn", json::array({"{hostname}.example.test", "{hostname}-v6.example.test"}));
+    c["hostname"] = "Web-3";
+    c["hostname_rewrite"] = "s/-[0-9]+$//";
+    const adf::config::Config config = parse_json(c);
+    CHECK(config.hostname == "Web-3");
+    CHECK(config.fqdn_hostname == "Web");
+    CHECK(config.fqdns == std::vector<std::string>{"web.example.test", "web-v6.example.test"});
+    // Without a rule, {hostname} is the short name itself.
+    c.erase("hostname_rewrite");
+    CHECK(parse_json(c).fqdns.front() == "web-3.example.test");
+}
+
+TEST_CASE("config: hostname_rewrite takes groups, &, flags and other delimiters") {
+    const auto rewritten = [](const char *rule, const char *host) {
+        json c = with(minimal(), "fqdn", "{hostname}.example.test");
+        c["hostname"] = host;
+        c["hostname_rewrite"] = rule;
+        return parse_json(c).fqdn_hostname;
+    };
+    CHECK(rewritten("s/^([a-z]+)-([0-9]+)$/\\2-\\1/", "web-12") == "12-web");
+    CHECK(rewritten("s|-|_|", "a-b-c") == "a_b-c");
+    CHECK(rewritten("s|-|x|g", "a-b-c") == "axbxc");
+    CHECK(rewritten("s/[0-9]+/x&x/", "db07") == "dbx07x");
+    CHECK(rewritten("s/nomatch//", "web-1") == "web-1");
+    CHECK(rewritten("s,x*,z,g", "ab") == "zazbz");
+}
+
+TEST_CASE("config: a bad hostname_rewrite or a name it breaks is an error naming both") {
+    json c = with(minimal(), "fqdn", "{hostname}.example.test");
+    c["hostname"] = "web-3";
+    c["hostname_rewrite"] = "s/(/x/";
+    CHECK(error_of(c).rfind("x.json: hostname_rewrite: \"s/(/x/\": not a regular expression: ", 0) ==
+          0);
+    c["hostname_rewrite"] = "s/a/b";
+    CHECK(error_of(c) == "x.json: hostname_rewrite: \"s/a/b\": expected s/REGEX/REPLACEMENT/: the "
+                         "substitution is not closed");
+    c["hostname_rewrite"] = "s/a/b/q";
+    CHECK(error_of(c) == "x.json: hostname_rewrite: \"s/a/b/q\": unknown flag \"q\" (only g, every "
+                         "match, is known)");
+    c["hostname_rewrite"] = "s/a/\\2/";
+    CHECK(error_of(c) == "x.json: hostname_rewrite: \"s/a/\\\\2/\": \\2 refers to a group the "
+                         "expression does not have");
+    c["hostname_rewrite"] = "y/a/b/";
+    CHECK(error_of(c) == "x.json: hostname_rewrite: \"y/a/b/\": expected a sed substitution "
+                         "s/REGEX/REPLACEMENT/ (flag g optional)");
+    c["hostname_rewrite"] = "s/-[0-9]+$/!/";
+    CHECK(error_of(c) == "x.json: fqdn: \"{hostname}.example.test\" gives \"web!.example.test\" on "
+                         "host name \"web!\", which is not a host name (see hostname and "
+                         "hostname_rewrite)");
+    c.erase("hostname_rewrite");
+    c["hostname"] = "web.example";
+    CHECK(error_of(c) ==
+          "x.json: hostname: expected a short host name (one label, without dots), got "
+          "\"web.example\"");
+    c["hostname"] = "web";
+    c["fqdn"] = "{host}.example.test";
+    CHECK(error_of(c) == "x.json: fqdn: unknown variable {\"host\"} (a name may use {hostname})");
+}
+
+TEST_CASE("config: names derived from the host name are checked for duplicates") {
+    json c = with(minimal(), "fqdn", json::array({"{hostname}.example.test", "web.example.test"}));
+    c["hostname"] = "web-1";
+    c["hostname_rewrite"] = "s/-[0-9]+//";
+    CHECK(error_of(c) ==
+          "x.json: fqdn[1]: duplicate of fqdn[0] (\"web.example.test\")");
 }
 
 TEST_CASE("config: max_parallel_checks") {
