@@ -160,6 +160,17 @@ TEST_CASE("config: syntax errors name the file, line and column") {
     CHECK(error_of_text("{\"a\":\n").rfind("x.json:2:1: JSON syntax error: ", 0) == 0);
 }
 
+TEST_CASE("config: an unterminated comment quoting code is cut short in the error") {
+    // The comment holds "'; " itself: the quote must still be found from the back.
+    const std::string comment(2000, 'x');
+    const std::string message = error_of_text("{\"fqdn\": /* say 'a'; then " + comment);
+    INFO(message);
+    CHECK(message.size() < 300);
+    CHECK(message.find("missing closing '*/'") != std::string::npos);
+    CHECK(message.find("last read: '...xxxxxxxx") != std::string::npos);
+    CHECK(message.back() == '\'');
+}
+
 TEST_CASE("config: duplicate keys are errors, not silently overwritten") {
     std::string text = R"({
         "fqdn": "www.example.test",
