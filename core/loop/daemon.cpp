@@ -88,16 +88,20 @@ state::Verdict verdict_of(const isolation::Verdict &v) {
                           : state::Verdict::Dead;
 }
 
-// A config with its plugins, ready to run. The check plugin is not loaded
-// here: it lives in the check helper, which `checks` started for it.
+// A config with its plugins, ready to run. The check plugin lives in the
+// check helper, which `checks` started for it.
 struct Setup : plugin::Setup {
     std::unique_ptr<isolation::CheckService> checks;
 };
 
 Setup load_setup(const std::string &path) {
     Setup s;
-    static_cast<plugin::Setup &>(s) =
-        plugin::load_setup(path, plugin::kIpaddr | plugin::kDns | plugin::kTimer);
+    // Every section is created here, the check's too, so that a config's
+    // errors are all reported at once, as check-config reports them; the
+    // check instance then goes at once: checks run in the helper, which
+    // creates its own.
+    static_cast<plugin::Setup &>(s) = plugin::load_setup(path);
+    s.plugins.check.reset();
     s.checks = std::make_unique<isolation::CheckService>(
         isolation::HelperSetup{s.config.check, plugin::plugin_dirs_of(s.config), s.config.logging});
     return s;

@@ -79,15 +79,18 @@ void Services::apply(const config::Config &config) {
                       {"", "", "", "", "control_listening"});
     }
     textfile_ = config.metrics.textfile;
+    // Subjects and payloads name this host as the config does ("hostname").
+    config::Notify notify = config.notify;
+    if (notify.host.empty()) notify.host = config.hostname;
     if (delivery_ == nullptr) {
-        auto delivery = std::make_unique<notify::Delivery>(config.notify, config.fqdns, events_,
+        auto delivery = std::make_unique<notify::Delivery>(notify, config.fqdns, events_,
                                                            metrics_, reactor_);
         delivery_ = delivery.get();
         notifier_ = std::make_unique<notify::Notifier>(*delivery_);
         events_.publish_to(notifier_.get());
         reactor_.replace("notify", std::move(delivery));
     } else {
-        delivery_->reconfigure(config.notify, config.fqdns);
+        delivery_->reconfigure(notify, config.fqdns);
     }
     reactor_.start();
 }
