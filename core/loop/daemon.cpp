@@ -34,6 +34,11 @@ using events::Event;
 using events::Kind;
 using plugin::ReadRecord;
 
+// How long an exiting daemon gives its last notifications (and textfile)
+// to go out: a receiver that is down or hangs delays the exit by this much
+// at most.
+constexpr double kDrainSeconds = 5;
+
 // Skipped: the round ends early without judging anyone (a self-check that
 // could not be made); the next round starts on schedule.
 enum class Step { Ok, SelfCheckFailed, Stopped, Skipped };
@@ -161,7 +166,10 @@ class Daemon {
             ready = true;
             if (step == Step::SelfCheckFailed) return exit_after_failed_self_check();
             if (step == Step::Stopped) break;
-            if (options_.once) return record_.exit_code();
+            if (options_.once) {
+                services_.drain(kDrainSeconds);
+                return record_.exit_code();
+            }
             const double late = monotonic_now() - following;
             if (late > 0.001)
                 events_.emit(events::make(Kind::RoundLate,
@@ -181,6 +189,7 @@ class Daemon {
                 : std::string("stopping");
         systemd_.stopping(why);
         if (signals::stop_requested()) events_.emit(events::make(Kind::Stopping, why));
+        services_.drain(kDrainSeconds);
         return kExitOk;
     }
 
@@ -295,6 +304,7 @@ class Daemon {
                       {"", "", "", "", "exiting"});
         systemd_.stopping("self-check failed; exiting");
         wait_until(monotonic_now() + delay);
+        services_.drain(kDrainSeconds);
         return kExitSelfCheckFailed;
     }
 

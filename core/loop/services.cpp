@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "service/control_server.h"
 #include "service/listeners.h"
 #include "service/metrics_http.h"
+#include "util/clock.h"
 #include "util/text.h"
 
 namespace adf::loop {
@@ -100,6 +102,15 @@ void Services::after_round() {
     reactor_.post([this, path = textfile_, body = metrics_.exposition()] {
         write_textfile(path, body);
     });
+}
+
+void Services::drain(double seconds) {
+    const double deadline = monotonic_now() + seconds;
+    // The textfile task goes first: a posted task runs before the next turn.
+    std::atomic<bool> flushed{textfile_.empty()};
+    if (!flushed) reactor_.post([&flushed] { flushed = true; });
+    while (monotonic_now() < deadline && (!flushed || (delivery_ != nullptr && delivery_->busy())))
+        usleep(20 * 1000);
 }
 
 // node_exporter may read the file at any moment: write a temporary file in

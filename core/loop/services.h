@@ -32,6 +32,10 @@ class Services {
     void apply(const config::Config &config);
     // After each round: the textfile, when one is configured.
     void after_round();
+    // Before the daemon exits: gives the notifications waiting or in flight
+    // (the failed self-check's, say) and the last textfile up to `seconds`
+    // to go out.
+    void drain(double seconds);
 
     // The status the control socket answers ("status"; unknown requests get
     // an error object).

@@ -133,6 +133,7 @@ bool Delivery::wanted(const events::Event &e) const {
 void Delivery::submit(const events::Event &event) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
+        outstanding_ = outstanding_ + 1;  // busy() until the service thread has seen it
         if (incoming_.size() >= settings_->notify.queue_size) {
             incoming_.pop_front();
             ++dropped_;
@@ -140,6 +141,11 @@ void Delivery::submit(const events::Event &event) {
         incoming_.push_back(event);
     }
     reactor_.wake();
+}
+
+bool Delivery::busy() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return !incoming_.empty() || outstanding_ > 0;
 }
 
 void Notifier::on_event(const events::Event &event) {
@@ -405,6 +411,8 @@ void Delivery::run(const std::vector<pollfd> &ready, double now) {
         curl_multi_socket_action(as_multi(multi_), CURL_SOCKET_TIMEOUT, 0, &running);
         finish_transfers(now);
     }
+    std::lock_guard<std::mutex> lock(mutex_);
+    outstanding_ = waiting_.size() + running_.size();
 }
 
 }  // namespace adf::notify

@@ -50,6 +50,9 @@ class Delivery : public service::Participant {
     void submit(const events::Event &event);
     // Whether any target takes `event` (the loop thread's quick test).
     bool wanted(const events::Event &event) const;
+    // Any thread: whether messages wait or are being sent (summaries a
+    // coalescing window holds do not count).
+    bool busy() const;
     // Any thread: new targets and settings (a reload); messages waiting keep
     // the targets they were made for.
     void reconfigure(const config::Notify &config, std::vector<std::string> fqdns);
@@ -88,6 +91,7 @@ class Delivery : public service::Participant {
     std::shared_ptr<const Settings> settings_;
     std::deque<events::Event> incoming_;
     std::atomic<size_t> dropped_{0};
+    std::atomic<size_t> outstanding_{0};  // waiting_ and running_, as the last turn left them
 
     // The service thread's own.
     Coalescer coalescer_;
