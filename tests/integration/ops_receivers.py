@@ -14,7 +14,6 @@ import ssl
 import subprocess
 import threading
 import time
-import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
@@ -84,11 +83,8 @@ class SmtpReceiver:
             kwargs.update(ssl_context=context, auth_require_tls=False)
         else:
             kwargs.update(tls_context=context, require_starttls=True)
-        with warnings.catch_warnings():
-            # "Requiring AUTH while not requiring TLS": over implicit TLS it is.
-            warnings.simplefilter("ignore", UserWarning)
-            self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
-                                         ready_timeout=10, **kwargs)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                     ready_timeout=10, **kwargs)
         self.controller.start()
         self.server = f"127.0.0.1:{self.port}"
 
