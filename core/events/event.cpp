@@ -65,10 +65,9 @@ const std::vector<KindInfo> &catalogue() {
         {Kind::ReadFailed, "read_failed", Level::Error, "the record set could not be read",
          "changes nothing in that set and reads again next round (a failed read is never taken as "
          "an empty set)"},
-        {Kind::ProviderError, "provider_error", Level::Debug,
-         "a backend call failed (read_failed, self_add_failed or removal_failed says what "
-         "it meant)",
-         "see the event that follows it"},
+        {Kind::ProviderError, "provider_error", Level::Debug, "a backend call failed",
+         "counts it (autodnsfailover_provider_errors_total); read_failed, self_add_failed or "
+         "removal_failed says what it meant"},
         {Kind::WriteConflict, "write_conflict", Level::Warning,
          "the record set changed under a write", "reads the set again and decides anew"},
         {Kind::RoundLate, "round_late", Level::Warning, "a round took longer than the timer allows",
