@@ -114,3 +114,29 @@ def test_a_metrics_address_in_use_is_a_start_error(tmp_path):
     assert result.returncode == 2, result.stderr
     assert f"metrics.listen: cannot listen on 127.0.0.1:{port}: Address already in use" in \
         result.stderr
+
+
+def test_a_reload_moves_the_metrics_listener_and_a_refused_one_keeps_it(tmp_path, daemons):
+    import signal
+    import socket
+    pool = Pool(tmp_path, [SELF, "127.0.0.12"])
+    first, second = free_port(), free_port()
+    config = pool.config(metrics={"listen": f"127.0.0.1:{first}"})
+    d = daemons.start(config, tmp_path / "d.log")
+    d.wait_for_log(f"serving metrics on http://127.0.0.1:{first}/metrics")
+    assert "autodnsfailover_rounds_total" in scrape(first)
+    # A reload naming an address in use is refused; the listener stays.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        pool.config(metrics={"listen": f"127.0.0.1:{busy.getsockname()[1]}"})
+        d.signal(signal.SIGHUP)
+        d.wait_for_log("reload refused, the running configuration stays")
+        assert "metrics.listen: cannot listen on" in d.log()
+        assert "autodnsfailover_rounds_total" in scrape(first)
+    pool.config(metrics={"listen": f"127.0.0.1:{second}"})
+    d.signal(signal.SIGHUP)
+    d.wait_for_log(f"serving metrics on http://127.0.0.1:{second}/metrics")
+    assert "autodnsfailover_rounds_total" in scrape(second)
+    with pytest.raises(OSError):
+        scrape(first)

@@ -5,6 +5,7 @@ STOPPING=1, and WATCHDOG=1 only while the loop makes progress: a loop
 stuck in a plugin call (dns-memory's hang_read) stops the pings. And the
 journal's priority prefixes when stderr is the journal's stream."""
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -73,6 +74,10 @@ def test_ready_reloading_stopping_and_a_watchdog_that_stops_when_the_loop_stalls
         assert "added myself" in d.log()
         assert any(v.startswith("round 1: www.example.test A 2 records")
                    for _, v in listener.assignments("STATUS")), listener.messages
+        # The notification variables are the daemon's alone, not its check helper's.
+        helper = int(re.search(r"helper pid (\d+)", d.log()).group(1))
+        environment = open(f"/proc/{helper}/environ", "rb").read().split(b"\0")
+        assert not [v for v in environment if v.startswith((b"NOTIFY_SOCKET=", b"WATCHDOG_"))]
 
         # While rounds run, the watchdog is fed at least every WatchdogSec/2.
         time.sleep(1.5)
