@@ -168,33 +168,39 @@ void Delivery::take_incoming(double now) {
             continue;
         }
         // Held for the window's summary: counted on each channel it would have taken.
-        for (const auto &t : s->email)
-            if (accepts(t->filter, n.event)) metrics_.notification("email", "coalesced");
-        for (const auto &t : s->webhooks)
-            if (accepts(t->filter, n.event)) metrics_.notification("webhook", "coalesced");
+        for (const auto &job : jobs_for(n.event, *s)) metrics_.notification(job->channel, "coalesced");
     }
     for (const auto &summary : coalescer_.due(now)) make_jobs(summary, *s);
 }
 
+// A job, its payload still empty, for every target of `s` that takes `e`.
+std::vector<std::unique_ptr<Delivery::Job>> Delivery::jobs_for(const events::Event &e,
+                                                               const Settings &s) {
+    std::vector<std::unique_ptr<Job>> jobs;
+    const auto job_for = [&](const config::EventFilter &filter, const char *channel,
+                             std::string where) -> Job * {
+        if (!accepts(filter, e)) return nullptr;
+        jobs.push_back(std::make_unique<Job>());
+        Job &job = *jobs.back();
+        job.channel = channel;
+        job.target = std::move(where);
+        job.what = events::name(e.kind);
+        return &job;
+    };
+    for (const auto &t : s.email)
+        if (Job *job = job_for(t->filter, "email", fmt::format("email via {}", t->server)))
+            job->email = t;
+    for (const auto &t : s.webhooks)
+        if (Job *job = job_for(t->filter, "webhook", fmt::format("webhook {}", t->url)))
+            job->webhook = t;
+    return jobs;
+}
+
 void Delivery::make_jobs(const Notification &n, const Settings &s) {
-    for (const auto &t : s.email) {
-        if (!accepts(t->filter, n.event)) continue;
-        auto job = std::make_unique<Job>();
-        job->email = t;
-        job->target = fmt::format("email via {}", t->server);
-        job->channel = "email";
-        job->what = events::name(n.event.kind);
-        job->payload = email_message(n, t->from, t->to, wall_now());
-        enqueue(std::move(job));
-    }
-    for (const auto &t : s.webhooks) {
-        if (!accepts(t->filter, n.event)) continue;
-        auto job = std::make_unique<Job>();
-        job->webhook = t;
-        job->target = fmt::format("webhook {}", t->url);
-        job->channel = "webhook";
-        job->what = events::name(n.event.kind);
-        job->payload = webhook_payload(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    for (auto &job : jobs_for(n.event, s)) {
+        job->payload = job->email ? email_message(n, job->email->from, job->email->to, wall_now())
+                                  : webhook_payload(n).dump(-1, ' ', false,
+                                                            nlohmann::json::error_handler_t::replace);
         enqueue(std::move(job));
     }
 }

@@ -77,6 +77,7 @@ class Delivery : public service::Participant {
 
     std::shared_ptr<const Settings> settings() const;
     void take_incoming(double now);
+    static std::vector<std::unique_ptr<Job>> jobs_for(const events::Event &e, const Settings &s);
     void make_jobs(const Notification &n, const Settings &s);
     void enqueue(std::unique_ptr<Job> job);
     void start_transfers(double now);

@@ -83,34 +83,36 @@ def test_mails_of_a_removal_a_failed_self_check_and_a_recovery_arrive_over_start
         assert len(smtp.messages()) == 3, [m["Subject"] for m in smtp.messages()]
 
 
-def test_mail_over_implicit_tls_from_one_round(tmp_path, tls_files):
-    password = tmp_path / "smtp-password"
-    password.write_text("s3cret")
-    with running(SmtpReceiver(tls_files, "implicit")) as smtp:
+def removal_round_mailing(tmp_path, tls_files, tls, password, **notify):
+    """One round removing DEAD, mailing peer_removed through an SmtpReceiver
+    (`tls`) with `password`; returns (the round's CompletedProcess, the
+    mails received, the pool, the server's HOST:PORT)."""
+    password_file = tmp_path / "smtp-password"
+    password_file.write_text(password)
+    with running(SmtpReceiver(tls_files, tls)) as smtp:
         pool = Pool(tmp_path, PEERS)
         pool.kill(DEAD)
-        result = pool.once(notify={"email": email_target(smtp, tls_files, "implicit", password),
-                                   "events": ["peer_removed"]})
-        assert result.returncode == 0, result.stderr
-        # run --once waits for its notifications before it exits.
-        mails = smtp.messages()
-        assert [m["X-Autodnsfailover-Event"] for m in mails] == ["peer_removed"], result.stderr
-        assert mails[0].over_tls
+        result = pool.once(notify={"email": email_target(smtp, tls_files, tls, password_file),
+                                   "events": ["peer_removed"], **notify})
+        return result, smtp.messages(), pool, smtp.server
+
+
+def test_mail_over_implicit_tls_from_one_round(tmp_path, tls_files):
+    result, mails, _, _ = removal_round_mailing(tmp_path, tls_files, "implicit", "s3cret")
+    assert result.returncode == 0, result.stderr
+    # run --once waits for its notifications before it exits.
+    assert [m["X-Autodnsfailover-Event"] for m in mails] == ["peer_removed"], result.stderr
+    assert mails[0].over_tls
 
 
 def test_a_wrong_smtp_password_costs_a_log_line_and_nothing_else(tmp_path, tls_files):
-    password = tmp_path / "smtp-password"
-    password.write_text("wrong")
-    with running(SmtpReceiver(tls_files, "starttls")) as smtp:
-        pool = Pool(tmp_path, PEERS)
-        pool.kill(DEAD)
-        result = pool.once(notify={"attempts": 1, "events": ["peer_removed"],
-                                   "email": email_target(smtp, tls_files, "starttls", password)})
-        assert result.returncode == 0, result.stderr
-        assert pool.addresses() == [SELF, "127.0.0.12"]
-        assert smtp.messages() == []
-        assert "could not deliver the peer_removed notification by email via " \
-            f"{smtp.server} after 1 attempt" in result.stderr
+    result, mails, pool, server = removal_round_mailing(tmp_path, tls_files, "starttls", "wrong",
+                                                        attempts=1)
+    assert result.returncode == 0, result.stderr
+    assert pool.addresses() == [SELF, "127.0.0.12"]
+    assert mails == []
+    assert "could not deliver the peer_removed notification by email via " \
+        f"{server} after 1 attempt" in result.stderr
 
 
 def flap(pool, cycles):
