@@ -1,10 +1,12 @@
 #include "config/config.h"
 
+#include <limits.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -17,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "config/hostname.h"
+#include "events/event.h"
 #include "net/address.h"
 
 namespace adf::config {
@@ -407,13 +410,19 @@ std::vector<int> read_families(Validator &v, const json &value, std::vector<int>
     return families.empty() ? fallback : families;
 }
 
-log::Options read_logging(Validator &v, const json &value) {
+log::Options read_logging(Validator &v, const json &value, Reporting &reporting) {
     log::Options options;
     if (!value.is_object()) {
         v.expected("logging", "an object", value);
         return options;
     }
-    v.unknown_keys(value, "logging", {"level", "format", "target", "syslog_identity"});
+    v.unknown_keys(value, "logging", {"level", "format", "target", "syslog_identity",
+                                      "heartbeat", "summary_interval"});
+    if (auto it = value.find("heartbeat"); it != value.end())
+        if (auto x = v.number(*it, "logging.heartbeat", 0, 86400)) reporting.heartbeat = *x;
+    if (auto it = value.find("summary_interval"); it != value.end())
+        if (auto x = v.number(*it, "logging.summary_interval", 1, 86400))
+            reporting.summary_interval = *x;
     if (auto it = value.find("level"); it != value.end()) {
         if (!it->is_string() || !log::parse_level(it->get<std::string>(), options.level))
             v.expected("logging.level",
@@ -436,6 +445,264 @@ log::Options read_logging(Validator &v, const json &value) {
     return options;
 }
 
+// A string or a secret ({"env"} / {"file"}), resolved now so that a missing
+// variable or file is a config error like any other.
+std::optional<std::string> secret(Validator &v, const json &value, const std::string &path) {
+    adf::Result<std::string> resolved = resolve_string(value);
+    if (!resolved) {
+        v.fail(path, resolved.reason());
+        return std::nullopt;
+    }
+    return std::move(*resolved);
+}
+
+std::optional<bool> boolean(Validator &v, const json &value, const std::string &path) {
+    if (value.is_boolean()) return value.get<bool>();
+    v.expected(path, "true or false", value);
+    return std::nullopt;
+}
+
+std::optional<log::Level> level_of(Validator &v, const json &value, const std::string &path) {
+    log::Level level = log::Level::Info;
+    if (value.is_string() && log::parse_level(value.get<std::string>(), level)) return level;
+    v.expected(path, "\"debug\", \"info\", \"warning\", \"error\" or \"critical\"", value);
+    return std::nullopt;
+}
+
+// "level" and "events" of a notify section or target, over `filter`.
+void read_filter(Validator &v, const json &object, const std::string &prefix, EventFilter &filter) {
+    if (auto it = object.find("level"); it != object.end())
+        if (auto level = level_of(v, *it, prefix + ".level")) filter.level = *level;
+    auto it = object.find("events");
+    if (it == object.end()) return;
+    if (!it->is_array() || it->empty()) {
+        v.expected(prefix + ".events", "a non-empty list of event names", *it);
+        return;
+    }
+    filter.events.clear();
+    for (size_t i = 0; i < it->size(); ++i) {
+        const json &item = (*it)[i];
+        if (item.is_string() && events::kind_named(item.get<std::string>()))
+            filter.events.push_back(item.get<std::string>());
+        else
+            v.expected(index_path(prefix + ".events", i),
+                       "an event name (README \"Events\": peer_removed, self_check_failed, ...)",
+                       item);
+    }
+}
+
+// A target, or a list of targets, of one kind.
+std::vector<std::pair<const json *, std::string>> targets(Validator &v, const json &value,
+                                                          const std::string &path) {
+    std::vector<std::pair<const json *, std::string>> out;
+    if (value.is_object()) {
+        out.emplace_back(&value, path);
+    } else if (value.is_array()) {
+        for (size_t i = 0; i < value.size(); ++i) {
+            if (value[i].is_object())
+                out.emplace_back(&value[i], index_path(path, i));
+            else
+                v.expected(index_path(path, i), "an object", value[i]);
+        }
+    } else {
+        v.expected(path, "an object or a list of objects", value);
+    }
+    return out;
+}
+
+// The TLS keys every target has: verify_tls, ca_file, timeout.
+template <class Target>
+void read_transport(Validator &v, const json &object, const std::string &path, Target &target) {
+    if (auto it = object.find("verify_tls"); it != object.end())
+        if (auto b = boolean(v, *it, path + ".verify_tls")) target.verify_tls = *b;
+    if (auto it = object.find("ca_file"); it != object.end())
+        if (auto f = v.non_empty_string(*it, path + ".ca_file", "a file name")) target.ca_file = *f;
+    if (auto it = object.find("timeout"); it != object.end())
+        if (auto x = v.number(*it, path + ".timeout", 0.1, 300)) target.timeout = *x;
+}
+
+bool looks_like_mail_address(const std::string &text) {
+    const size_t at = text.find('@');
+    return at != std::string::npos && at > 0 && at + 1 < text.size() &&
+           text.find_first_of(" \t\r\n<>,\"") == std::string::npos;
+}
+
+std::optional<std::string> mail_address(Validator &v, const json &value, const std::string &path) {
+    if (value.is_string() && looks_like_mail_address(value.get<std::string>()))
+        return value.get<std::string>();
+    v.expected(path, "a mail address (user@example.com)", value);
+    return std::nullopt;
+}
+
+EmailTarget read_email(Validator &v, const json &object, const std::string &path,
+                       const EventFilter &defaults) {
+    EmailTarget t;
+    t.filter = defaults;
+    v.unknown_keys(object, path, {"server", "tls", "username", "password", "from", "to",
+                                  "verify_tls", "ca_file", "timeout", "level", "events"});
+    if (auto it = object.find("server"); it == object.end())
+        v.fail(path + ".server", "missing (the SMTP server, \"HOST\" or \"HOST:PORT\")");
+    else if (auto server = v.non_empty_string(*it, path + ".server", "\"HOST\" or \"HOST:PORT\""))
+        t.server = *server;
+    if (auto it = object.find("tls"); it != object.end()) {
+        if (*it == "starttls" || *it == "implicit" || *it == "none")
+            t.tls = it->get<std::string>();
+        else
+            v.expected(path + ".tls", "\"starttls\", \"implicit\" or \"none\"", *it);
+    }
+    if (auto it = object.find("username"); it != object.end())
+        if (auto user = secret(v, *it, path + ".username")) t.username = *user;
+    if (auto it = object.find("password"); it != object.end())
+        if (auto password = secret(v, *it, path + ".password")) t.password = *password;
+    if (!t.password.empty() && t.username.empty())
+        v.fail(path + ".password", "set, but username is not: AUTH needs both");
+    if (auto it = object.find("from"); it == object.end())
+        v.fail(path + ".from", "missing (the sender's address)");
+    else if (auto from = mail_address(v, *it, path + ".from"))
+        t.from = *from;
+    if (auto it = object.find("to"); it == object.end()) {
+        v.fail(path + ".to", "missing (a list of recipients)");
+    } else if (it->is_string()) {
+        if (auto to = mail_address(v, *it, path + ".to")) t.to.push_back(*to);
+    } else if (it->is_array() && !it->empty()) {
+        for (size_t i = 0; i < it->size(); ++i)
+            if (auto to = mail_address(v, (*it)[i], index_path(path + ".to", i))) t.to.push_back(*to);
+    } else {
+        v.expected(path + ".to", "a mail address or a non-empty list of them", *it);
+    }
+    read_transport(v, object, path, t);
+    read_filter(v, object, path, t.filter);
+    return t;
+}
+
+WebhookTarget read_webhook(Validator &v, const json &object, const std::string &path,
+                           const EventFilter &defaults) {
+    WebhookTarget t;
+    t.filter = defaults;
+    v.unknown_keys(object, path, {"url", "hmac_key", "headers", "verify_tls", "ca_file",
+                                  "timeout", "level", "events"});
+    if (auto it = object.find("url"); it == object.end()) {
+        v.fail(path + ".url", "missing (the receiver's http:// or https:// URL)");
+    } else if (auto url = v.non_empty_string(*it, path + ".url", "an http:// or https:// URL")) {
+        if (url->rfind("http://", 0) == 0 || url->rfind("https://", 0) == 0)
+            t.url = *url;
+        else
+            v.expected(path + ".url", "an http:// or https:// URL", *it);
+    }
+    if (auto it = object.find("hmac_key"); it != object.end())
+        if (auto key = secret(v, *it, path + ".hmac_key")) {
+            if (key->empty()) v.fail(path + ".hmac_key", "is empty");
+            t.hmac_key = *key;
+        }
+    if (auto it = object.find("headers"); it != object.end()) {
+        if (!it->is_object()) v.expected(path + ".headers", "an object {\"NAME\": VALUE}", *it);
+        else
+            for (const auto &item : it->items()) {
+                const std::string where = display_path(path + ".headers", "/" + pointer_token(item.key()));
+                const bool token = !item.key().empty() &&
+                                   item.key().find_first_of(" :\t\r\n") == std::string::npos;
+                auto value = secret(v, item.value(), where);
+                if (!token) v.fail(where, "is not a header name");
+                else if (value && value->find_first_of("\r\n") != std::string::npos)
+                    v.fail(where, "a header value must be one line");
+                else if (value) t.headers.emplace_back(item.key(), *value);
+            }
+    }
+    read_transport(v, object, path, t);
+    read_filter(v, object, path, t.filter);
+    return t;
+}
+
+Notify read_notify(Validator &v, const json &value) {
+    Notify notify;
+    if (!value.is_object()) {
+        v.expected("notify", "an object", value);
+        return notify;
+    }
+    v.unknown_keys(value, "notify", {"level", "events", "host", "coalesce", "queue_size",
+                                     "attempts", "retry_delay", "max_retry_delay", "email",
+                                     "webhooks"});
+    EventFilter defaults;
+    read_filter(v, value, "notify", defaults);
+    if (auto it = value.find("host"); it != value.end())
+        if (auto host = v.non_empty_string(*it, "notify.host", "a host name")) notify.host = *host;
+    if (auto it = value.find("coalesce"); it != value.end())
+        if (auto x = v.number(*it, "notify.coalesce", 0, 86400)) notify.coalesce = *x;
+    if (auto it = value.find("queue_size"); it != value.end())
+        if (auto n = v.integer(*it, "notify.queue_size", 1, 100000)) notify.queue_size = size_t(*n);
+    if (auto it = value.find("attempts"); it != value.end())
+        if (auto n = v.integer(*it, "notify.attempts", 1, 100)) notify.attempts = unsigned(*n);
+    if (auto it = value.find("retry_delay"); it != value.end())
+        if (auto x = v.number(*it, "notify.retry_delay", 0.01, 3600)) notify.retry_delay = *x;
+    if (auto it = value.find("max_retry_delay"); it != value.end())
+        if (auto x = v.number(*it, "notify.max_retry_delay", 0.01, 86400))
+            notify.max_retry_delay = *x;
+    if (auto it = value.find("email"); it != value.end())
+        for (const auto &[object, path] : targets(v, *it, "notify.email"))
+            notify.email.push_back(read_email(v, *object, path, defaults));
+    if (auto it = value.find("webhooks"); it != value.end())
+        for (const auto &[object, path] : targets(v, *it, "notify.webhooks"))
+            notify.webhooks.push_back(read_webhook(v, *object, path, defaults));
+    if (!notify.any())
+        v.fail("notify", "names no target (add \"email\" or \"webhooks\", or leave notify out)");
+    return notify;
+}
+
+Metrics read_metrics(Validator &v, const json &value) {
+    Metrics metrics;
+    if (!value.is_object()) {
+        v.expected("metrics", "an object", value);
+        return metrics;
+    }
+    v.unknown_keys(value, "metrics", {"listen", "textfile"});
+    if (auto it = value.find("listen"); it != value.end()) {
+        std::string why;
+        const std::string spec = it->is_string() ? it->get<std::string>() : "";
+        auto server = it->is_string() ? dnsread::parse_server(spec, &why) : std::nullopt;
+        if (!it->is_string())
+            v.expected("metrics.listen", "\"ADDRESS:PORT\"", *it);
+        else if (!server)
+            v.fail("metrics.listen", fmt::format("{}: {} (write 127.0.0.1:9468 or [::1]:9468)",
+                                                 shown(*it), why));
+        else if (parse_address(spec))
+            v.fail("metrics.listen", fmt::format("{}: a port is required (write {}:9468)",
+                                                 shown(*it), spec.find(':') == std::string::npos
+                                                                    ? spec : "[" + spec + "]"));
+        else
+            metrics.listen = server;
+    }
+    if (auto it = value.find("textfile"); it != value.end())
+        if (auto path = v.non_empty_string(*it, "metrics.textfile", "a file name ending in .prom")) {
+            if (path->size() > 5 && path->compare(path->size() - 5, 5, ".prom") == 0)
+                metrics.textfile = *path;
+            else
+                v.expected("metrics.textfile", "a file name ending in .prom (node_exporter reads only those)", *it);
+        }
+    return metrics;
+}
+
+Control read_control(Validator &v, const json &value) {
+    Control control;
+    if (!value.is_object()) {
+        v.expected("control", "an object", value);
+        return control;
+    }
+    v.unknown_keys(value, "control", {"socket"});
+    if (auto it = value.find("socket"); it != value.end()) {
+        if (*it == false) {
+            control.socket.clear();
+        } else if (it->is_string() && !it->get<std::string>().empty() &&
+                   it->get<std::string>().front() == '/' &&
+                   it->get<std::string>().size() < 108) {  // sun_path holds 108 bytes
+            control.socket = it->get<std::string>();
+        } else {
+            v.expected("control.socket", "an absolute path of at most 107 bytes, or false", *it);
+        }
+        control.configured = true;
+    }
+    return control;
+}
+
 Config read_config(Validator &v, const json &root, const std::string &source) {
     Config config;
     config.source = source;
@@ -445,7 +712,8 @@ Config read_config(Validator &v, const json &root, const std::string &source) {
     }
     v.unknown_keys(root, "", {"fqdn", "hostname", "hostname_rewrite", "plugin_dirs", "ipaddr",
                               "dns", "check", "timer", "safety", "note", "max_parallel_checks",
-                              "families", "logging", "read_from"});
+                              "families", "logging", "read_from", "notify", "metrics",
+                              "control"});
 
     read_hostname(v, root, config);
     if (auto it = root.find("fqdn"); it != root.end())
@@ -478,7 +746,11 @@ Config read_config(Validator &v, const json &root, const std::string &source) {
     }
     if (auto it = root.find("families"); it != root.end())
         config.families = read_families(v, *it, config.families);
-    if (auto it = root.find("logging"); it != root.end()) config.logging = read_logging(v, *it);
+    if (auto it = root.find("logging"); it != root.end())
+        config.logging = read_logging(v, *it, config.reporting);
+    if (auto it = root.find("notify"); it != root.end()) config.notify = read_notify(v, *it);
+    if (auto it = root.find("metrics"); it != root.end()) config.metrics = read_metrics(v, *it);
+    if (auto it = root.find("control"); it != root.end()) config.control = read_control(v, *it);
     if (auto it = root.find("read_from"); it != root.end())
         config.read_from = read_read_from(v, *it);
     return config;
@@ -561,6 +833,37 @@ std::string unescape_token(const std::string &token) {
 }
 
 }  // namespace
+
+adf::Result<std::string> resolve_string(const json &value) {
+    using R = adf::Result<std::string>;
+    if (value.is_string()) return value.get<std::string>();
+    const auto source_of = [&](const char *key) -> const json * {
+        if (!value.is_object() || value.size() != 1) return nullptr;
+        auto found = value.find(key);
+        return found != value.end() && found->is_string() ? &*found : nullptr;
+    };
+    if (const json *name = source_of("env")) {
+        const std::string variable = name->get<std::string>();
+        const char *content = std::getenv(variable.c_str());
+        if (content == nullptr)
+            return R::failure(fmt::format("environment variable {} is not set", variable));
+        return std::string(content);
+    }
+    if (const json *file = source_of("file")) {
+        adf::Result<std::string> read =
+            adf::read_regular_file(file->get<std::string>(), kMaxSecretFileBytes);
+        // The whole path (no file has a longer one), so the message names the file.
+        if (!read)
+            return R::failure(fmt::format("{{\"file\": {}}}: {}", shown(*file, PATH_MAX),
+                                          read.reason()));
+        std::string content = std::move(*read);
+        if (!content.empty() && content.back() == '\n') content.pop_back();
+        if (!content.empty() && content.back() == '\r') content.pop_back();
+        return content;
+    }
+    return R::failure(fmt::format("expected a string, {{\"env\": NAME}} or {{\"file\": PATH}}, got {}",
+                                  shown(value)));
+}
 
 std::string pointer_token(const std::string &key) {
     std::string token;

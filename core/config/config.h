@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <autodnsfailover/result.hpp>
+
 #include "dnsread/server.h"
 #include "logging/log.h"
 
@@ -53,6 +55,74 @@ struct ReadFrom {
     bool tcp = false;                      // TCP only; else UDP, then TCP when truncated
 };
 
+// Which events a notification target takes: those at or above `level`,
+// and, when `events` is not empty, only those kinds (by stable name; an
+// error_ongoing or error_resolved summary counts as the kind it is about).
+struct EventFilter {
+    log::Level level = log::Level::Warning;
+    std::vector<std::string> events;
+};
+
+// "notify.email[N]": mail over SMTP through libcurl.
+struct EmailTarget {
+    std::string server;              // "HOST" or "HOST:PORT" (25, 465 implicit TLS, 587)
+    std::string tls = "starttls";    // "starttls" (required), "implicit" (smtps), "none"
+    std::string username;            // AUTH when set
+    std::string password;            // a secret: {"env"} / {"file"} resolved
+    std::string from;
+    std::vector<std::string> to;
+    bool verify_tls = true;          // the server's certificate and name
+    std::string ca_file;             // "" : the system's CAs
+    double timeout = 10;             // seconds per delivery attempt
+    EventFilter filter;
+};
+
+// "notify.webhooks[N]": a JSON POST (README "Webhooks": schema v1).
+struct WebhookTarget {
+    std::string url;                 // http:// or https://
+    std::string hmac_key;            // a secret; empty: no signature header
+    std::vector<std::pair<std::string, std::string>> headers;  // values may be secrets
+    bool verify_tls = true;
+    std::string ca_file;
+    double timeout = 10;
+    EventFilter filter;
+};
+
+struct Notify {
+    std::string host;            // the host name in subjects and payloads ("" : this host's)
+    double coalesce = 300;       // seconds: repeats of one event about one thing become one summary
+    size_t queue_size = 256;     // messages waiting for delivery, at most
+    unsigned attempts = 5;       // per message and target
+    double retry_delay = 2;      // before the first retry; doubles, up to max_retry_delay
+    double max_retry_delay = 300;
+    std::vector<EmailTarget> email;
+    std::vector<WebhookTarget> webhooks;
+    bool any() const { return !email.empty() || !webhooks.empty(); }
+};
+
+// "metrics": Prometheus text exposition.
+struct Metrics {
+    std::optional<dnsread::Server> listen;  // absent: no HTTP listener
+    std::string textfile;                   // "" : none; else rewritten after every round
+};
+
+// The default control socket (`status`): under the runtime directory the
+// systemd unit creates (RuntimeDirectory=autodnsfailover).
+constexpr const char *kDefaultControlSocket = "/run/autodnsfailover/control.sock";
+
+// "control": the Unix socket `autodnsfailover status` asks.
+struct Control {
+    std::string socket = kDefaultControlSocket;  // "" : none (control.socket false)
+    bool configured = false;  // named in the file: failing to open it is an error, not a warning
+};
+
+// "logging.heartbeat", "logging.summary_interval": how often the log speaks
+// when nothing changes, and how often a persistent error is summarised.
+struct Reporting {
+    double heartbeat = 600;         // seconds; 0: no heartbeat
+    double summary_interval = 600;  // seconds
+};
+
 struct Config {
     std::string source;                 // the file it was read from ("" for text)
     std::vector<std::string> fqdns;     // lower case, no trailing dot, at least one
@@ -70,7 +140,21 @@ struct Config {
     std::vector<int> families = {4, 6}; // which of A (4) and AAAA (6) to manage
     log::Options logging;
     std::optional<ReadFrom> read_from;  // absent: every read goes through the dns plugin
+    Reporting reporting;
+    Notify notify;
+    Metrics metrics;
+    Control control;
 };
+
+// The largest file a {"file": PATH} string is read from: secrets (API keys,
+// TSIG keys, even a PEM bundle) are far smaller, and a bigger file (or
+// /dev/zero, refused anyway as a device) is a mistake.
+constexpr size_t kMaxSecretFileBytes = 64 * 1024;
+
+// A string value, or {"env": NAME} / {"file": PATH} resolved (a file's
+// content less one trailing newline). The reason of a failure never holds
+// the resolved value: it may be a secret.
+adf::Result<std::string> resolve_string(const nlohmann::json &value);
 
 // The config file is read whole and at most this big (1 MiB): a generous
 // config with a thousand names is under 100 KB, and anything larger is a

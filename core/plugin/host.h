@@ -15,10 +15,7 @@
 
 namespace adf::plugin {
 
-// The largest file a {"file": PATH} string is read from: secrets (API keys,
-// TSIG keys, even a PEM bundle) are far smaller, and a bigger file (or
-// /dev/zero, refused anyway as a device) is a mistake.
-constexpr size_t kMaxSecretFileBytes = 64 * 1024;
+using config::kMaxSecretFileBytes;
 
 // What a plugin's calls are about, added to the lines it logs.
 struct CallContext {

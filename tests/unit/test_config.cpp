@@ -656,3 +656,103 @@ TEST_CASE("config: read_from errors name the JSON path") {
           "(write 192.0.2.1, 192.0.2.1:5353 or [2001:db8::1]:5353)\n"
           "x.json: read_from.timeout: expected a number from 0.01 to 60, got -1");
 }
+
+// ---------------------------------------------------------------- issue 10
+
+TEST_CASE("config: notify, metrics, control and the log's rhythm, every key read") {
+    setenv("ADF_TEST_SMTP_PASSWORD", "s3cret", 1);
+    const Config c = parse_json(with(with(with(with(minimal(), "notify", json::parse(R"({
+        "level": "error", "events": ["peer_removed", "self_check_failed"], "host": "web1",
+        "coalesce": 60, "queue_size": 10, "attempts": 3, "retry_delay": 0.5, "max_retry_delay": 5,
+        "email": {"server": "mail.example.test:587", "tls": "starttls", "username": "adf",
+                  "password": {"env": "ADF_TEST_SMTP_PASSWORD"}, "from": "adf@example.test",
+                  "to": ["ops@example.test", "oncall@example.test"], "verify_tls": false,
+                  "ca_file": "/etc/ssl/ca.pem", "timeout": 3, "level": "warning"},
+        "webhooks": [{"url": "https://hooks.example.test/x", "hmac_key": "k",
+                      "headers": {"Authorization": "Bearer t"}, "events": ["peer_removed"]}]
+    })")), "metrics", json::parse(R"({"listen": "[::1]:9468", "textfile": "/tmp/adf.prom"})")),
+        "control", json::parse(R"({"socket": "/tmp/adf.sock"})")),
+        "logging", json::parse(R"({"heartbeat": 300, "summary_interval": 120})")));
+    CHECK(c.notify.host == "web1");
+    CHECK(c.notify.coalesce == 60);
+    CHECK(c.notify.queue_size == 10);
+    CHECK(c.notify.attempts == 3);
+    REQUIRE(c.notify.email.size() == 1);
+    const auto &m = c.notify.email[0];
+    CHECK(m.password == "s3cret");
+    CHECK(m.to.size() == 2);
+    CHECK(!m.verify_tls);
+    CHECK(m.filter.level == adf::log::Level::Warning);  // its own level
+    CHECK(m.filter.events == std::vector<std::string>{"peer_removed", "self_check_failed"});
+    REQUIRE(c.notify.webhooks.size() == 1);
+    CHECK(c.notify.webhooks[0].filter.level == adf::log::Level::Error);  // notify's
+    CHECK(c.notify.webhooks[0].headers.size() == 1);
+    REQUIRE(c.metrics.listen);
+    CHECK(c.metrics.listen->text() == "[::1]:9468");
+    CHECK(c.metrics.textfile == "/tmp/adf.prom");
+    CHECK(c.control.socket == "/tmp/adf.sock");
+    CHECK(c.control.configured);
+    CHECK(c.reporting.heartbeat == 300);
+    CHECK(c.reporting.summary_interval == 120);
+}
+
+TEST_CASE("config: the new sections default to off, the control socket to the runtime directory") {
+    const Config c = parse_json(minimal());
+    CHECK(!c.notify.any());
+    CHECK(!c.metrics.listen);
+    CHECK(c.control.socket == "/run/autodnsfailover/control.sock");
+    CHECK(!c.control.configured);
+    CHECK(parse_json(with(minimal(), "control", {{"socket", false}})).control.socket.empty());
+    CHECK(c.reporting.heartbeat == 600);
+}
+
+TEST_CASE("config: every error of the new sections at once, each with its JSON path") {
+    const std::string error = error_of(with(with(with(minimal(), "notify", json::parse(R"({
+        "level": "loud", "events": ["peer_gone"], "colaesce": 1,
+        "email": [{"server": "m", "tls": "ssl", "from": "nobody", "to": [],
+                   "password": {"file": "/nonexistent/secret"}}, 7],
+        "webhooks": {"url": "ftp://x", "hmac_key": {"env": "ADF_TEST_NO_SUCH_VARIABLE"},
+                     "headers": {"Bad Name": "x", "X-Ok": "a\nb"}}
+    })")), "metrics", json::parse(R"({"listen": "127.0.0.1", "textfile": "/tmp/x.txt", "port": 1})")),
+        "control", json::parse(R"({"socket": "relative.sock"})")));
+    for (const char *expected : {
+             "x.json: notify.level: expected \"debug\", \"info\", \"warning\", \"error\" or \"critical\", got \"loud\"",
+             "x.json: notify.events[0]: expected an event name",
+             "x.json: notify.colaesce: unknown key",
+             "x.json: notify.email[0].tls: expected \"starttls\", \"implicit\" or \"none\", got \"ssl\"",
+             "x.json: notify.email[0].from: expected a mail address (user@example.com), got \"nobody\"",
+             "x.json: notify.email[0].to: expected a mail address or a non-empty list of them, got []",
+             "x.json: notify.email[0].password: {\"file\": \"/nonexistent/secret\"}:",
+             "x.json: notify.email[1]: expected an object, got 7",
+             "x.json: notify.webhooks.url: expected an http:// or https:// URL, got \"ftp://x\"",
+             "x.json: notify.webhooks.hmac_key: environment variable ADF_TEST_NO_SUCH_VARIABLE is not set",
+             "x.json: notify.webhooks.headers.Bad Name: is not a header name",
+             "x.json: notify.webhooks.headers.X-Ok: a header value must be one line",
+             "x.json: metrics.listen: \"127.0.0.1\": a port is required (write 127.0.0.1:9468)",
+             "x.json: metrics.textfile: expected a file name ending in .prom",
+             "x.json: metrics.port: unknown key",
+             "x.json: control.socket: expected an absolute path of at most 107 bytes, or false"})
+        CHECK_MESSAGE(error.find(expected) != std::string::npos, expected, "\nnot in:\n", error);
+    CHECK(error_of(with(minimal(), "notify", json::object())).find("notify: names no target") !=
+          std::string::npos);
+    CHECK(error_of(with(minimal(), "notify", json::parse(R"({"email": {"server": "m",
+              "password": "p", "from": "a@b.c", "to": "d@e.f"}})")))
+              .find("notify.email.password: set, but username is not: AUTH needs both") !=
+          std::string::npos);
+    CHECK(error_of(with(minimal(), "logging", {{"heartbeat", -1}})).find("logging.heartbeat") !=
+          std::string::npos);
+}
+
+TEST_CASE("config: secrets are resolved without ever quoting their value") {
+    const std::string path = "/tmp/adf-test-secret-" + std::to_string(getpid());
+    {
+        std::ofstream out(path);
+        out << "hunter2\n";
+    }
+    CHECK(*adf::config::resolve_string(json{{"file", path}}) == "hunter2");
+    CHECK(*adf::config::resolve_string(json("plain")) == "plain");
+    const auto bad = adf::config::resolve_string(json{{"env", "X"}, {"file", path}});
+    CHECK(!bad);
+    CHECK(bad.reason().find("expected a string, {\"env\": NAME} or {\"file\": PATH}") == 0);
+    std::remove(path.c_str());
+}
