@@ -163,12 +163,15 @@ TEST_CASE("config: syntax errors name the file, line and column") {
 TEST_CASE("config: an unterminated comment quoting code is cut short in the error") {
     // The comment holds "'; " itself: the quote must still be found from the back.
     const std::string comment(2000, 'x');
-    const std::string message = error_of_text("{\"fqdn\": /* say 'a'; then " + comment);
+    const std::string message =
+        error_of_text("{\"fqdn\": /* say 'a'; expected '}'; then " + comment);
     INFO(message);
     CHECK(message.size() < 300);
     CHECK(message.find("missing closing '*/'") != std::string::npos);
     CHECK(message.find("last read: '...xxxxxxxx") != std::string::npos);
     CHECK(message.back() == '\'');
+    // A comment ending like nlohmann's own suffix is still cut.
+    CHECK(error_of_text("[1, /* " + comment + "'; expected string literal").size() < 300);
 }
 
 TEST_CASE("config: duplicate keys are errors, not silently overwritten") {

@@ -82,21 +82,29 @@ inline std::size_t first_too_deep(std::string_view text, std::size_t max_depth,
 
 // The text nlohmann quotes as "last read: '...'" is the whole token it was
 // reading (an unterminated string or comment: the rest of the input). Keep
-// its end, where the fault is.
+// its end, where the fault is. The token may hold anything, "'; expected "
+// included, so its end is found from the message's end: nlohmann closes it
+// with "'" and maybe "; expected " and one of its token names.
 inline std::string bounded_last_read(const std::string &reason) {
     constexpr std::size_t kKeep = 40;
     const std::string open = "last read: '";
     const std::size_t start = reason.find(open);
     if (start == std::string::npos) return reason;
     const std::size_t from = start + open.size();
-    // The token may itself hold "'; " (a comment quoting code), so find its
-    // end from the back: nlohmann closes it with "'" and maybe "; expected ...".
-    const std::size_t expected = reason.rfind("'; expected ");
+    static const char *const kExpected[] = {
+        "'[', '{', or a literal", "string literal", "number literal", "true literal",
+        "false literal", "null literal", "end of input", "unknown token", "<parse error>",
+        "<uninitialized>", "'['", "'{'", "']'", "'}'", "':'", "','"};
     std::size_t end = reason.size();
-    if (expected != std::string::npos && expected >= from)
-        end = expected;
-    else if (!reason.empty() && reason.back() == '\'' && reason.size() - 1 >= from)
-        end = reason.size() - 1;
+    for (const char *name : kExpected) {
+        const std::string tail = std::string("'; expected ") + name;
+        if (reason.size() >= from + tail.size() &&
+            reason.compare(reason.size() - tail.size(), tail.size(), tail) == 0) {
+            end = reason.size() - tail.size();
+            break;
+        }
+    }
+    if (end == reason.size() && reason.size() > from && reason.back() == '\'') end -= 1;
     if (end - from <= kKeep) return reason;
     return reason.substr(0, from) + "..." + reason.substr(end - kKeep);
 }
