@@ -202,7 +202,7 @@ class Daemon {
 
     // Reads the log until `count` rounds finished; their summaries.
     std::vector<Round> rounds(size_t count) {
-        static const std::regex summary(R"(round finished in ([0-9.]+) s: (\d+) check\(s\) of peers, (\d+) failed)");
+        static const std::regex summary(R"(round finished in ([0-9.]+) s: .*?(\d+) checks? of peers, (\d+) dead)");
         static const std::regex helper(R"(helper pid (\d+))");
         std::vector<Round> found;
         const double deadline = adf::monotonic_now() + kRoundWait * double(count);

@@ -90,8 +90,10 @@ start_service() {
 # is appended to $WORK/$1.exits.
 supervise() {
     local peer=$1 code child=""
-    # Stopping the supervisor stops its daemon, as stopping the unit would.
-    trap '[[ -n "$child" ]] && kill "$child" 2>/dev/null; exit 0' TERM
+    # Stopping the supervisor stops its daemon, as stopping the unit would,
+    # and returns once it has exited (a daemon finishing its round or
+    # flushing its messages outlives the kill for a moment).
+    trap '[[ -n "$child" ]] && { kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; }; exit 0' TERM
     while true; do
         "$BIN" run -c "$WORK/$peer.json" >>"$WORK/$peer.log" 2>&1 &
         child=$!

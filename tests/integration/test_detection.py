@@ -69,7 +69,7 @@ class SilentPool:
     def rounds(self):
         """(checked, failed) of every round finished so far."""
         return [(int(c), int(f)) for c, f in
-                re.findall(r"round finished in [0-9.]+ s: (\d+) check\(s\) of peers, (\d+) failed",
+                re.findall(r"round finished in [0-9.]+ s: .*?(\d+) checks? of peers, (\d+) dead",
                            self.log())]
 
     def silence(self, *addresses):
