@@ -1,13 +1,10 @@
 #include "plugin/host.h"
 
 #include <autodnsfailover/json.hpp>
-#include <autodnsfailover/posix.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <climits>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <set>
 
@@ -202,41 +199,10 @@ std::string range_text(const char *what, T min, T max) {
 // include the resolved value: it may be a secret.
 int resolve_string(adf_host &host, const std::string &path, const json &value,
                    std::string &out) {
-    if (value.is_string()) {
-        out = value.get<std::string>();
-        return ADF_OK;
-    }
-    const auto source_of = [&](const char *key) -> const json * {
-        if (!value.is_object() || value.size() != 1) return nullptr;
-        auto found = value.find(key);
-        return found != value.end() && found->is_string() ? &*found : nullptr;
-    };
-    if (const json *name = source_of("env")) {
-        const std::string variable = name->get<std::string>();
-        const char *content = std::getenv(variable.c_str());
-        if (content == nullptr)
-            return config_failure(host, path,
-                                  fmt::format("environment variable {} is not set", variable));
-        out = content;
-        return ADF_OK;
-    }
-    if (const json *file = source_of("file")) {
-        adf::Result<std::string> read =
-            adf::read_regular_file(file->get<std::string>(), kMaxSecretFileBytes);
-        // The whole path (no file has a longer one), so the message names the file.
-        if (!read)
-            return config_failure(host, path, fmt::format("{{\"file\": {}}}: {}",
-                                                          shown(*file, PATH_MAX), read.reason()));
-        std::string content = std::move(*read);
-        if (!content.empty() && content.back() == '\n') content.pop_back();
-        if (!content.empty() && content.back() == '\r') content.pop_back();
-        out = std::move(content);
-        return ADF_OK;
-    }
-    return config_failure(host, path,
-                          fmt::format("expected a string, {{\"env\": NAME}} or {{\"file\": PATH}}, "
-                                      "got {}",
-                                      shown(value)));
+    Result<std::string> resolved = config::resolve_string(value);
+    if (!resolved) return config_failure(host, path, resolved.reason());
+    out = std::move(*resolved);
+    return ADF_OK;
 }
 
 // The integral value of a JSON number, if it has one that fits.

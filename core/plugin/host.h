@@ -10,15 +10,14 @@
 #include <autodnsfailover/plugin.h>
 
 #include "config/config.h"
+#include "config/string_source.h"
 #include "net/address.h"
 #include "plugin/loader.h"
 
 namespace adf::plugin {
 
-// The largest file a {"file": PATH} string is read from: secrets (API keys,
-// TSIG keys, even a PEM bundle) are far smaller, and a bigger file (or
-// /dev/zero, refused anyway as a device) is a mistake.
-constexpr size_t kMaxSecretFileBytes = 64 * 1024;
+// The largest file a {"file": PATH} string is read from (string_source.h).
+constexpr size_t kMaxSecretFileBytes = config::kMaxSecretFileBytes;
 
 // What a plugin's calls are about, added to the lines it logs.
 struct CallContext {
