@@ -37,9 +37,10 @@ Result<std::string> resolve_string(const json &value) {
         if (!content.empty() && content.back() == '\r') content.pop_back();
         return content;
     }
-    return Out::failure(fmt::format("expected a string, {{\"env\": NAME}} or {{\"file\": PATH}}, "
-                                    "got {}",
-                                    adf::json::shown(value)));
+    return Out::failure(
+        fmt::format("expected a string, {{\"env\": NAME}} or {{\"file\": PATH}}, "
+                    "got {}",
+                    adf::json::shown(value)));
 }
 
 }  // namespace adf::config
