@@ -40,39 +40,50 @@ Decision fallback(Fallback why, const Tally &tally) {
 Decision by_rule(const Rule &rule, const Tally &tally) {
     Decision d{Outcome::Keep, Fallback::None, tally, ""};
     if (rule.confirmations == 0) {
-        const size_t out = tally.out() + 1;  // this observer sees it out
+        const size_t out = tally.for_removal() + 1;  // this observer wants it removed
         const size_t voting = tally.opinions() + 1;
         const bool majority = 2 * out > voting;
         d.outcome = majority ? Outcome::Remove : Outcome::Keep;
         d.explanation =
             fmt::format("{} of {} observers (this one included) see it out{}", out, voting,
                         majority ? ""
-                                 : fmt::format("; {} see it alive: it stays "
-                                               "(check this host's route to it)",
-                                               tally.alive));
+                                 : fmt::format("; {} see it alive: it stays (check "
+                                               "this host's route to it)",
+                                               voting - out));
         return d;
     }
     const size_t needed = std::min<size_t>(rule.confirmations, tally.asked);
-    const bool confirmed = tally.out() >= needed;
+    const bool confirmed = tally.for_removal() >= needed;
     d.outcome = confirmed ? Outcome::Remove : Outcome::Keep;
-    d.explanation =
-        fmt::format("{} of the {} confirmation{} needed from other observers{}", tally.out(),
-                    needed, needed == 1 ? "" : "s",
-                    confirmed ? "" : fmt::format(" ({} see it alive): it stays", tally.alive));
+    d.explanation = fmt::format(
+        "{} of the {} confirmation{} needed from other observers{}", tally.for_removal(), needed,
+        needed == 1 ? "" : "s",
+        confirmed ? ""
+                  : fmt::format(" ({} see it alive): it stays", tally.alive + tally.recovering));
     return d;
 }
 
 std::string stay_out_message(const Tally &t) {
-    const char *const check = "not re-adding myself; check this host's network";
-    if (t.held_out == 0)
-        return fmt::format("{} of {} peers cannot reach me: {}", t.dead, t.opinions(), check);
-    if (t.dead == 0)
+    const size_t n = t.opinions();
+    if (t.kept_out() == t.dead)
         return fmt::format(
-            "{} of {} peers hold me out (recovering from an outage, or damped for "
-            "flapping): not re-adding myself yet",
-            t.held_out, t.opinions());
-    return fmt::format("{} of {} peers see me out ({} cannot reach me, {} hold me out): {}",
-                       t.out(), t.opinions(), t.dead, t.held_out, check);
+            "{} of {} peers cannot reach me: not re-adding myself; check this "
+            "host's network",
+            t.dead, n);
+    if (t.kept_out() == t.recovering)
+        return fmt::format(
+            "{} of {} peers see me recovering (fewer good checks in a row than "
+            "rise): not re-adding myself yet",
+            t.recovering, n);
+    if (t.kept_out() == t.damped)
+        return fmt::format(
+            "{} of {} peers hold me out for flapping (damping): not re-adding "
+            "myself until my penalty decays",
+            t.damped, n);
+    return fmt::format(
+        "{} of {} peers see me out ({} cannot reach me, {} see me recovering, {} "
+        "hold me out for flapping): not re-adding myself yet",
+        t.kept_out(), n, t.dead, t.recovering, t.damped);
 }
 
 }  // namespace
@@ -81,13 +92,16 @@ Tally count(const std::vector<Testimony> &testimonies) {
     Tally t;
     t.asked = testimonies.size();
     for (const Testimony &x : testimonies) {
-        if (x.heard == Heard::Answer && x.verdict == Verdict::Alive)
+        const bool answered = x.heard == Heard::Answer;
+        if (answered && x.verdict == Verdict::Alive)
             ++t.alive;
-        else if (x.heard == Heard::Answer && x.verdict == Verdict::Dead)
+        else if (answered && x.verdict == Verdict::Dead)
             ++t.dead;
-        else if (x.heard == Heard::Answer && x.verdict == Verdict::HeldOut)
-            ++t.held_out;
-        else if (x.heard == Heard::Answer || x.heard == Heard::NoListener || x.passes_my_checks)
+        else if (answered && x.verdict == Verdict::Recovering)
+            ++t.recovering;
+        else if (answered && x.verdict == Verdict::Damped)
+            ++t.damped;
+        else if (answered || x.heard == Heard::NoListener || x.passes_my_checks)
             ++t.reached_without_opinion;
         else
             ++t.unreached;
@@ -98,7 +112,7 @@ Tally count(const std::vector<Testimony> &testimonies) {
 Decision decide_removal(const Rule &rule, Verdict mine, const std::vector<Testimony> &testimonies,
                         std::optional<bool> witnesses_passed) {
     const Tally tally = count(testimonies);
-    if (!wants_out(mine))
+    if (!wants_removed(mine))
         return Decision{Outcome::Keep, Fallback::None, tally,
                         fmt::format("this observer sees it {}", verdict_name(mine))};
     if (tally.asked == 0) return fallback(Fallback::NoOneToAsk, tally);
@@ -120,7 +134,7 @@ SelfDecision decide_self(const std::vector<Testimony> &testimonies,
     };
     if (t.asked == 0) return fall_back(Fallback::NoOneToAsk);
     if (t.opinions() > 0) {
-        if (2 * t.out() > t.opinions())
+        if (2 * t.kept_out() > t.opinions())
             return SelfDecision{SelfOutcome::StayOut, Fallback::None, t, stay_out_message(t)};
         return SelfDecision{
             SelfOutcome::ReAdd, Fallback::None, t,

@@ -6,7 +6,9 @@
 // asked: no I/O, no clock.
 //
 // The evidence, per observer asked:
-//  - an opinion (Alive, Dead, HeldOut): counted by the rule;
+//  - an opinion (Alive, Dead, Recovering, Damped): counted by the rule. For
+//    a removal, Dead and Damped are for it, Alive and Recovering (its checks
+//    pass) against; for a host's return, only Alive is for it;
 //  - reached without an opinion (an answer Unknown or NotTracked, or
 //    nothing listening on its port), or silent while its host passes this
 //    host's own checks (it runs no listener behind a firewall, uses another
@@ -46,12 +48,14 @@ struct Tally {
     size_t asked = 0;
     size_t alive = 0;
     size_t dead = 0;
-    size_t held_out = 0;
+    size_t recovering = 0;
+    size_t damped = 0;
     size_t reached_without_opinion = 0;  // Unknown, NotTracked, no listener, silent but reachable
     size_t unreached = 0;                // silent or unreachable, and failing this host's checks
 
-    size_t opinions() const { return alive + dead + held_out; }
-    size_t out() const { return dead + held_out; }
+    size_t opinions() const { return alive + dead + recovering + damped; }
+    size_t for_removal() const { return dead + damped; }
+    size_t kept_out() const { return dead + recovering + damped; }
 };
 
 Tally count(const std::vector<Testimony> &testimonies);
@@ -79,8 +83,8 @@ struct Decision {
     std::string explanation;  // for the log, about the peer: "3 of 4 observers ... see it out"
 };
 
-// Whether a peer this host sees as `mine` (its own filtered verdict,
-// hysteresis.h) is removed. `witnesses_passed`: nothing when no witness is
+// Whether a peer this host sees as `mine` (its own verdict, hysteresis.h;
+// only Dead or Damped start a removal) is removed. `witnesses_passed`: nothing when no witness is
 // configured or they were not checked; on Outcome::Isolated with witnesses
 // configured, check them and decide again with the result.
 Decision decide_removal(const Rule &rule, Verdict mine, const std::vector<Testimony> &testimonies,

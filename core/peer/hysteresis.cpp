@@ -23,10 +23,11 @@ PeerHealth::Change PeerHealth::observe(bool passed, double now,
     return in_ ? Change::CameIn : Change::WentOut;
 }
 
-Verdict PeerHealth::verdict() const {
+Verdict PeerHealth::verdict(double now, const Damping &damping) const {
     if (!observed_at_) return Verdict::Unknown;
     if (in_) return Verdict::Alive;
-    return *last_passed_ ? Verdict::HeldOut : Verdict::Dead;
+    if (!*last_passed_) return Verdict::Dead;
+    return suppressed(now, damping) ? Verdict::Damped : Verdict::Recovering;
 }
 
 double PeerHealth::penalty(double now, const Damping &damping) const {

@@ -2,7 +2,7 @@
 // keepalived and HAProxy do it) and route-flap damping (RFC 2439, as BGP
 // does it). A raw verdict per check goes in; what comes out is whether the
 // address counts as in, and a verdict for the other daemons (Alive, Dead,
-// HeldOut). Time is a parameter (monotonic seconds): no clock is read, so
+// Recovering, Damped). Time is a parameter (monotonic seconds): no clock is read, so
 // tests run thousands of rounds in memory.
 //
 // Defaults and why (README, "Deciding together"; measured by the unit tests):
@@ -56,9 +56,10 @@ class PeerHealth {
 
     // Whether the address counts as in (initially: innocent until a check fails).
     bool in() const { return in_; }
-    // For the other daemons: Alive (in), Dead (out, failing), HeldOut (out,
-    // passing: recovering or damped); Unknown before any check.
-    Verdict verdict() const;
+    // For the other daemons: Alive (in), Dead (out, its last check failed),
+    // Damped (out, passing, held out by its penalty), Recovering (out,
+    // passing, fewer than `rise` in a row); Unknown before any check.
+    Verdict verdict(double now, const Damping &damping) const;
     // When the last check was made; nothing before any.
     std::optional<double> observed_at() const { return observed_at_; }
     unsigned passes_in_a_row() const { return passes_; }

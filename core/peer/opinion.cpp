@@ -18,7 +18,7 @@ AnswerSource answer_source(const PeerHealth *health, const Question &question, d
 Answer answer_from(const PeerHealth &health, double now, const HysteresisSettings &settings,
                    const Address &observer, const std::string &check_reason) {
     Answer answer;
-    answer.verdict = health.verdict();
+    answer.verdict = health.verdict(now, settings.damping);
     if (is_opinion(answer.verdict)) {
         const double age_ms = std::max(0.0, now - health.observed_at().value_or(now)) * 1000;
         answer.age_ms = static_cast<uint32_t>(std::min(age_ms, 4294967295.0));

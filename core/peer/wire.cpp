@@ -101,7 +101,7 @@ bool is_valid_reason(std::string_view reason) {
            std::all_of(reason.begin(), reason.end(), is_reason_char);
 }
 
-bool is_valid_verdict(uint8_t value) { return value >= 1 && value <= 5; }
+bool is_valid_verdict(uint8_t value) { return value >= 1 && value <= 6; }
 
 // Unknown and NotTracked carry no verdict, hence no age.
 bool has_age(Verdict verdict) { return is_opinion(verdict); }
@@ -159,7 +159,8 @@ const char *verdict_name(Verdict verdict) {
     switch (verdict) {
         case Verdict::Alive: return "alive";
         case Verdict::Dead: return "dead";
-        case Verdict::HeldOut: return "held out";
+        case Verdict::Recovering: return "recovering";
+        case Verdict::Damped: return "damped";
         case Verdict::Unknown: return "unknown";
         case Verdict::NotTracked: return "not tracked";
     }
@@ -167,10 +168,15 @@ const char *verdict_name(Verdict verdict) {
 }
 
 bool is_opinion(Verdict verdict) {
-    return verdict == Verdict::Alive || verdict == Verdict::Dead || verdict == Verdict::HeldOut;
+    return verdict == Verdict::Alive || verdict == Verdict::Dead ||
+           verdict == Verdict::Recovering || verdict == Verdict::Damped;
 }
 
-bool wants_out(Verdict verdict) { return verdict == Verdict::Dead || verdict == Verdict::HeldOut; }
+bool wants_removed(Verdict verdict) {
+    return verdict == Verdict::Dead || verdict == Verdict::Damped;
+}
+
+bool keeps_out(Verdict verdict) { return wants_removed(verdict) || verdict == Verdict::Recovering; }
 
 bool is_wire_fqdn(std::string_view fqdn) {
     if (fqdn.empty() || fqdn.size() > kMaxFqdnBytes) return false;

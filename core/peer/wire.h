@@ -46,16 +46,21 @@ enum class Kind : uint8_t { Question = 1, Answer = 2 };
 enum class Verdict : uint8_t {
     Alive = 1,       // its checks pass, and it counts as in
     Dead = 2,        // its checks fail
-    HeldOut = 3,     // its checks may pass, but it is held out: recovering (rise) or damped
-    Unknown = 4,     // no verdict fresh enough, and none could be made in time
-    NotTracked = 5,  // the observer does not watch this address for this name
+    Recovering = 3,  // it was out; its checks pass again, but fewer than `rise` in a row
+    Damped = 4,      // it was out and flapped: held out until its penalty decays (RFC 2439)
+    Unknown = 5,     // no verdict fresh enough, and none could be made in time
+    NotTracked = 6,  // the observer does not watch this address for this name
 };
 
-const char *verdict_name(Verdict verdict);  // "alive", "dead", "held out"...
-// Alive, Dead or HeldOut: an opinion the agreement rule counts.
+const char *verdict_name(Verdict verdict);  // "alive", "dead", "recovering"...
+// Alive, Dead, Recovering or Damped: an opinion the agreement rules count.
 bool is_opinion(Verdict verdict);
-// Dead or HeldOut: the observer wants the address out of DNS.
-bool wants_out(Verdict verdict);
+// Dead or Damped: the observer wants the address removed from DNS. (A
+// recovering address passes its checks: nobody removes it for that.)
+bool wants_removed(Verdict verdict);
+// Dead, Recovering or Damped: the observer does not want the address back
+// yet (asked by the address itself, agreement.h's decide_self).
+bool keeps_out(Verdict verdict);
 
 struct Question {
     Address subject;          // the address asked about

@@ -25,7 +25,8 @@ Testimony unreachable() { return Testimony{Heard::Unreachable, Verdict::Unknown,
 
 const Testimony kAlive = says(Verdict::Alive);
 const Testimony kDead = says(Verdict::Dead);
-const Testimony kHeldOut = says(Verdict::HeldOut);
+const Testimony kRecovering = says(Verdict::Recovering);
+const Testimony kDamped = says(Verdict::Damped);
 
 const Rule kMajority{0};
 
@@ -53,13 +54,19 @@ TEST_CASE("agreement: a dead peer is removed when a majority of those that answe
     CHECK(decide_removal(kMajority, Verdict::Dead, {kAlive}).outcome == Outcome::Keep);
     CHECK(decide_removal(kMajority, Verdict::Dead, {kDead, kAlive, kAlive, silent(true)}).outcome ==
           Outcome::Keep);
-    // Held out counts as out: the pool holds a flapping host out together.
-    CHECK(decide_removal(kMajority, Verdict::HeldOut, {kHeldOut, kDead, kAlive}).outcome ==
+    // Damped counts as out: the pool holds a flapping host out together.
+    CHECK(decide_removal(kMajority, Verdict::Damped, {kDamped, kDead, kAlive}).outcome ==
           Outcome::Remove);
+    // Recovering passes its checks: it counts against a removal.
+    CHECK(decide_removal(kMajority, Verdict::Dead, {kRecovering, kDead, kRecovering}).outcome ==
+          Outcome::Keep);
 }
 
 TEST_CASE("agreement: this observer seeing it alive never removes it") {
-    for (Verdict mine : {Verdict::Alive, Verdict::Unknown, Verdict::NotTracked}) {
+    // Recovering too: its checks pass, only not `rise` times in a row yet (a
+    // route that just healed must not remove a healthy peer).
+    for (Verdict mine :
+         {Verdict::Alive, Verdict::Recovering, Verdict::Unknown, Verdict::NotTracked}) {
         const Decision d = decide_removal(kMajority, mine, {kDead, kDead, kDead});
         CHECK(d.outcome == Outcome::Keep);
     }
@@ -125,15 +132,20 @@ TEST_CASE("self-fencing: a host the majority cannot reach stays out and says why
     CHECK(d.outcome == SelfOutcome::StayOut);
     CHECK(d.message ==
           "3 of 4 peers cannot reach me: not re-adding myself; check this host's network");
-    const SelfDecision held = decide_self({kHeldOut, kHeldOut, kAlive});
-    CHECK(held.outcome == SelfOutcome::StayOut);
-    CHECK(held.message ==
-          "2 of 3 peers hold me out (recovering from an outage, or damped for "
-          "flapping): not re-adding myself yet");
-    const SelfDecision mixed = decide_self({kHeldOut, kDead, kAlive});
+    const SelfDecision recovering = decide_self({kRecovering, kRecovering, kAlive});
+    CHECK(recovering.outcome == SelfOutcome::StayOut);
+    CHECK(recovering.message ==
+          "2 of 3 peers see me recovering (fewer good checks in a row than "
+          "rise): not re-adding myself yet");
+    const SelfDecision damped = decide_self({kDamped, kDamped, kAlive});
+    CHECK(damped.message ==
+          "2 of 3 peers hold me out for flapping (damping): not re-adding "
+          "myself until my penalty decays");
+    const SelfDecision mixed = decide_self({kRecovering, kDead, kDamped, kAlive, kAlive});
+    CHECK(mixed.outcome == SelfOutcome::StayOut);
     CHECK(mixed.message ==
-          "2 of 3 peers see me out (1 cannot reach me, 1 hold me out): not "
-          "re-adding myself; check this host's network");
+          "3 of 5 peers see me out (1 cannot reach me, 1 see me recovering, 1 "
+          "hold me out for flapping): not re-adding myself yet");
 }
 
 TEST_CASE("self-fencing: a host its peers see alive re-adds itself; a tie re-adds") {
@@ -221,7 +233,7 @@ TEST_CASE("opinion: answers carry the filtered verdict, its age and why") {
     CHECK(a.reason == "connect to 192.0.2.9:80: Connection refused");
     health.observe(true, 12, settings);
     a = answer_from(health, 12, settings, me, "");
-    CHECK(a.verdict == Verdict::HeldOut);
+    CHECK(a.verdict == Verdict::Recovering);
     CHECK(a.reason == "recovering: 1 of 2 good checks in a row");
     const Answer none = no_verdict(Verdict::NotTracked, me, "not in my set for this name");
     CHECK(none.verdict == Verdict::NotTracked);

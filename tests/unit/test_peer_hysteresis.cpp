@@ -29,10 +29,10 @@ HysteresisSettings without_damping() {
 TEST_CASE("hysteresis: an address is in until a check fails, and unknown before any check") {
     PeerHealth h;
     CHECK(h.in());
-    CHECK(h.verdict() == Verdict::Unknown);
+    CHECK(h.verdict(0, {}) == Verdict::Unknown);
     CHECK(h.explain(0, {}) == "not checked yet");
     CHECK(h.observe(true, 1, {}) == Change::None);
-    CHECK(h.verdict() == Verdict::Alive);
+    CHECK(h.verdict(1, {}) == Verdict::Alive);
     CHECK(h.explain(1, {}) == "passes its checks");
     CHECK(*h.observed_at() == 1);
 }
@@ -44,7 +44,7 @@ TEST_CASE("hysteresis: with the defaults a failover is not slowed: out on the fi
     CHECK(defaults.rise == 2);
     h.observe(true, 0, defaults);
     CHECK(h.observe(false, 1, defaults) == Change::WentOut);
-    CHECK(h.verdict() == Verdict::Dead);
+    CHECK(h.verdict(1, defaults.damping) == Verdict::Dead);
     CHECK(h.explain(1, defaults) == "fails its checks");
     // One flap: far from damped.
     CHECK(h.flaps() == 1);
@@ -61,20 +61,20 @@ TEST_CASE("hysteresis: fall counts failures in a row, rise passes in a row") {
     h.observe(true, t++, s);
     CHECK(h.observe(false, t++, s) == Change::None);
     CHECK(h.explain(t, s) == "failed 1 of 3 checks in a row");
-    CHECK(h.verdict() == Verdict::Alive);
+    CHECK(h.verdict(t, s.damping) == Verdict::Alive);
     CHECK(h.observe(false, t++, s) == Change::None);
     CHECK(h.observe(true, t++, s) == Change::None);  // a pass resets the count
     CHECK(h.observe(false, t++, s) == Change::None);
     CHECK(h.observe(false, t++, s) == Change::None);
     CHECK(h.observe(false, t++, s) == Change::WentOut);
     CHECK(h.observe(true, t++, s) == Change::None);
-    CHECK(h.verdict() == Verdict::HeldOut);
+    CHECK(h.verdict(t, s.damping) == Verdict::Recovering);
     CHECK(h.explain(t, s) == "recovering: 1 of 2 good checks in a row");
     CHECK(h.observe(false, t++, s) == Change::None);  // back to zero
-    CHECK(h.verdict() == Verdict::Dead);
+    CHECK(h.verdict(t, s.damping) == Verdict::Dead);
     CHECK(h.observe(true, t++, s) == Change::None);
     CHECK(h.observe(true, t++, s) == Change::CameIn);
-    CHECK(h.verdict() == Verdict::Alive);
+    CHECK(h.verdict(t, s.damping) == Verdict::Alive);
 }
 
 TEST_CASE("hysteresis: rise and fall of 0 behave as 1") {
@@ -123,7 +123,7 @@ TEST_CASE(
     int passes = 0;
     while (h.suppressed(t, s.damping)) {
         CHECK(h.observe(true, t, s) == Change::None);
-        CHECK(h.verdict() == Verdict::HeldOut);
+        CHECK(h.verdict(t, s.damping) == Verdict::Damped);
         if (passes == 0)
             CHECK(contains(h.explain(t, s), "held out for flapping: 3 flaps, penalty"));
         ++passes;
@@ -202,6 +202,9 @@ TEST_CASE("hysteresis: thousands of random rounds keep the state consistent") {
         }
         if (c == Change::WentOut) CHECK(h.failures_in_a_row() >= s.fall);
         CHECK(h.penalty(t, s.damping) <= s.damping.ceiling() + 1e-6);
-        CHECK(h.verdict() == (h.in() ? Verdict::Alive : passed ? Verdict::HeldOut : Verdict::Dead));
+        CHECK(h.verdict(t, s.damping) == (h.in()                       ? Verdict::Alive
+                                          : !passed                    ? Verdict::Dead
+                                          : h.suppressed(t, s.damping) ? Verdict::Damped
+                                                                       : Verdict::Recovering));
     }
 }

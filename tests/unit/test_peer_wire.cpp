@@ -176,8 +176,10 @@ TEST_CASE("peer wire: each field out of its range is refused by the layout check
     CHECK(parsed(resigned(q, 62, '.')) == Refusal::Malformed);   // "www..xample.com"
     CHECK(parsed(resigned(q, 53, 1)) == Refusal::Malformed);     // wait of 16 million ms
     CHECK(parsed(resigned(a, 49, 0)) == Refusal::Malformed);     // verdict 0
-    CHECK(parsed(resigned(a, 49, 6)) == Refusal::Malformed);     // verdict 6
-    CHECK(parsed(resigned(a, 49, 4)) == Refusal::Malformed);     // unknown, with an age
+    CHECK(parsed(resigned(a, 49, 7)) == Refusal::Malformed);     // verdict 7
+    CHECK(parsed(resigned(a, 49, 5)) == Refusal::Malformed);     // unknown, with an age
+    CHECK(parsed(resigned(a, 49, 6)) == Refusal::Malformed);     // not tracked, with an age
+    CHECK(parsed(resigned(a, 49, 4)) == Refusal::None);          // damped, with an age
     CHECK(parsed(resigned(a, 54, 0)) == Refusal::Malformed);     // observer family
     CHECK(parsed(resigned(a, 72, '\n')) == Refusal::Malformed);  // reason
     CHECK(parsed(resigned(a, 72, '\x80')) == Refusal::Malformed);
