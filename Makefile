@@ -15,13 +15,16 @@ WERROR ?= ON
 
 BUILD_PACKAGES := cmake ninja-build g++ pkg-config libcurl4-openssl-dev libtinyxml2-dev \
 	nlohmann-json3-dev libfmt-dev doctest-dev libldns-dev libcli11-dev libcpp-httplib-dev \
-	libssl-dev scdoc
+	libssl-dev scdoc libsystemd-dev prometheus-cpp-dev libmicrohttpd-dev
 # The package test needs dpkg-dev, file and binutils (cpack's shlibdeps and
 # debug symbols), lintian, systemd (systemd-analyze), man-db and adduser; the
-# SDK's dns example needs libsqlite3-dev.
+# SDK's dns example needs libsqlite3-dev. The notification, metrics and
+# systemd tests need an SMTP server (python3-aiosmtpd), promtool
+# (prometheus) and the Prometheus client's parser (python3-prometheus-client).
 TEST_PACKAGES := python3 python3-pytest python3-pytest-timeout python3-dnspython iproute2 procps iputils-ping openssl \
 	curl bind9 bind9-utils bind9-dnsutils knot knot-dnsutils pdns-server pdns-backend-sqlite3 \
-	sqlite3 nginx dpkg-dev file binutils lintian systemd man-db adduser libsqlite3-dev nftables
+	sqlite3 nginx dpkg-dev file binutils lintian systemd man-db adduser libsqlite3-dev nftables \
+	python3-aiosmtpd prometheus python3-prometheus-client
 # What `make demo` builds: the daemon, the four plugins of its configs, and
 # the small service it checks.
 DEMO_TARGETS := autodnsfailover plugin_static plugin_zonefile plugin_tcp_check \

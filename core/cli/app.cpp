@@ -6,6 +6,7 @@
 #include <autodnsfailover/plugin.h>
 
 #include "cli/commands.h"
+#include "config/config.h"
 #include "loop/daemon.h"
 
 namespace adf::cli {
@@ -14,8 +15,9 @@ namespace {
 constexpr const char *kExitCodes =
     "Exit codes: 0 ok (probe: alive/done); 1 self-check failed, the supervisor should restart "
     "it (probe: dead/failed, or a removal refused by a safeguard; plugin-test: a rule does not "
-    "hold); 2 config, usage or plugin error, do not restart in a loop; 3 probe: transient "
-    "backend error; 4 probe: the record set changed (conflict).";
+    "hold; status: no daemon answered); 2 config, usage or plugin error, do not restart in a "
+    "loop; 3 probe, run --once: transient backend error (a read or write failed); 4 probe, run "
+    "--once: the record set changed (conflict).";
 
 std::string version_text() {
     return fmt::format("autodnsfailover {} (plugin ABI {}.{})", ADF_VERSION, ADF_ABI_MAJOR,
@@ -107,6 +109,18 @@ int main(int argc, char **argv) {
     probe_cmd->require_subcommand(1);
     add_probe_commands(*probe_cmd, request, family);
 
+    StatusRequest status_request;
+    auto *status_cmd = app.add_subcommand(
+        "status", "Show what the running daemon sees now (asked over its control socket)");
+    status_cmd->add_option("-c,--config", status_request.config_path,
+                           "Use the config's control.socket");
+    status_cmd->add_option("--socket", status_request.socket,
+                           fmt::format("The control socket (default {})",
+                                       config::kDefaultControlSocket));
+    status_cmd->add_flag("--json", status_request.json, "The daemon's JSON, as it sent it");
+    status_cmd->add_option("--timeout", status_request.timeout, "Seconds to wait (default 5)")
+        ->check(CLI::Range(0.1, 600.0));
+
     PluginTestRequest test_request;
     auto *plugin_test_cmd = add_plugin_test_command(app, test_request);
 
@@ -127,6 +141,7 @@ int main(int argc, char **argv) {
     if (check_config_cmd->parsed()) return check_config(config_path);
     if (plugins->parsed()) return list_plugins(config_path, dirs, json);
     if (plugin_test_cmd->parsed()) return plugin_test(test_request);
+    if (status_cmd->parsed()) return status(status_request);
     request.what = probe_what(*probe_cmd);
     request.family = family_number(family);
     return probe(request);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "logging/log.h"
 #include "dnsread/direct_reader.h"
 #include "plugin/kinds.h"
 #include "util/exit_codes.h"
@@ -15,6 +16,26 @@ namespace adf::cli {
 void print_error(const std::string &message) {
     fmt::print(stderr, "autodnsfailover: error: {}\n", message);
 }
+
+namespace {
+
+// What the daemon will tell people through, as check-config reports it.
+void print_operations(const config::Config &config) {
+    for (const auto &mail : config.notify.email)
+        fmt::print("  notify: mail via {} ({}) to {}, {} and above\n", mail.server, mail.tls,
+                   fmt::join(mail.to, ", "), log::level_name(mail.filter.level));
+    for (const auto &hook : config.notify.webhooks)
+        fmt::print("  notify: webhook {}{}, {} and above\n", hook.url,
+                   hook.hmac_key.empty() ? "" : " (signed)", log::level_name(hook.filter.level));
+    if (config.metrics.listen)
+        fmt::print("  metrics: http://{}/metrics\n", config.metrics.listen->text());
+    if (!config.metrics.textfile.empty())
+        fmt::print("  metrics textfile: {}\n", config.metrics.textfile);
+    fmt::print("  status: {}\n", config.control.socket.empty() ? std::string("off (control.socket false)")
+                                                                : config.control.socket);
+}
+
+}  // namespace
 
 int check_config(const std::string &config_path) {
     try {
@@ -27,6 +48,10 @@ int check_config(const std::string &config_path) {
                    plugins.ipaddr->name(), plugins.check->name(), plugins.timer->name(),
                    plugins.timer->check_timeout(), plugins.timer->attempts());
         if (config.read_from) fmt::print("  read_from: {}\n", dnsread::describe(*config.read_from));
+        if (!config.hostname_rewrite.empty())
+            fmt::print("  hostname: {} -> {} (hostname_rewrite {})\n", config.hostname,
+                       config.fqdn_hostname, config.hostname_rewrite);
+        print_operations(config);
         return kExitOk;
     } catch (const std::exception &e) {
         print_error(e.what());

@@ -25,6 +25,16 @@ struct ProbeRequest {
 };
 int probe(const ProbeRequest &request);
 
+// `status`: what the running daemon sees, asked over its control socket.
+struct StatusRequest {
+    std::string config_path;  // its control.socket; empty: `socket`, else the default
+    std::string socket;
+    bool json = false;
+    double timeout = 5;
+};
+// 0: the daemon answered; 1: no daemon answered; 2: config or usage error.
+int status(const StatusRequest &request);
+
 // `plugin-test`: one plugin's contract, exercised (core/cli/plugin_test.cpp).
 struct PluginTestRequest {
     std::string plugin_path;             // the .so

@@ -81,7 +81,7 @@ int probe_remove(plugin::DnsBackend &dns, const ProbeRequest &r, int family,
     if (verdict == safety::Removal::Forced) {
         log::warning(fmt::format("{}: {}: {} record(s) will be left", what,
                                  safety::explain(verdict, safety), current.size() - 1),
-                     {r.target, address.text(), dns.name(), ""});
+                     {r.target, address.text(), dns.name(), "", "forced_removal", family});
     } else if (verdict != safety::Removal::Allowed) {
         const bool forceable = verdict == safety::Removal::BelowMinimum;
         print_error(fmt::format("{}: refused: {}{}", what, safety::explain(verdict, safety),

@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include <autodnsfailover/result.hpp>
+
+#include "config/string_source.h"
 #include "dnsread/server.h"
 #include "logging/log.h"
 
@@ -53,6 +56,74 @@ struct ReadFrom {
     bool tcp = false;                      // TCP only; else UDP, then TCP when truncated
 };
 
+// Which events a notification target takes: those at or above `level`,
+// and, when `events` is not empty, only those kinds (by stable name; an
+// error_ongoing or error_resolved summary counts as the kind it is about).
+struct EventFilter {
+    log::Level level = log::Level::Warning;
+    std::vector<std::string> events;
+};
+
+// "notify.email[N]": mail over SMTP through libcurl.
+struct EmailTarget {
+    std::string server;              // "HOST" or "HOST:PORT" (25, 465 implicit TLS, 587)
+    std::string tls = "starttls";    // "starttls" (required), "implicit" (smtps), "none"
+    std::string username;            // AUTH when set
+    std::string password;            // a secret: {"env"} / {"file"} resolved
+    std::string from;
+    std::vector<std::string> to;
+    bool verify_tls = true;          // the server's certificate and name
+    std::string ca_file;             // "" : the system's CAs
+    double timeout = 10;             // seconds per delivery attempt
+    EventFilter filter;
+};
+
+// "notify.webhooks[N]": a JSON POST (README "Webhooks": schema v1).
+struct WebhookTarget {
+    std::string url;                 // http:// or https://
+    std::string hmac_key;            // a secret; empty: no signature header
+    std::vector<std::pair<std::string, std::string>> headers;  // values may be secrets
+    bool verify_tls = true;
+    std::string ca_file;
+    double timeout = 10;
+    EventFilter filter;
+};
+
+struct Notify {
+    std::string host;            // the host name in subjects and payloads ("" : this host's)
+    double coalesce = 300;       // seconds: repeats of one event about one thing become one summary
+    size_t queue_size = 256;     // messages waiting for delivery, at most
+    unsigned attempts = 5;       // per message and target
+    double retry_delay = 2;      // before the first retry; doubles, up to max_retry_delay
+    double max_retry_delay = 300;
+    std::vector<EmailTarget> email;
+    std::vector<WebhookTarget> webhooks;
+    bool any() const { return !email.empty() || !webhooks.empty(); }
+};
+
+// "metrics": Prometheus text exposition.
+struct Metrics {
+    std::optional<dnsread::Server> listen;  // absent: no HTTP listener
+    std::string textfile;                   // "" : none; else rewritten after every round
+};
+
+// The default control socket (`status`): under the runtime directory the
+// systemd unit creates (RuntimeDirectory=autodnsfailover).
+constexpr const char *kDefaultControlSocket = "/run/autodnsfailover/control.sock";
+
+// "control": the Unix socket `autodnsfailover status` asks.
+struct Control {
+    std::string socket = kDefaultControlSocket;  // "" : none (control.socket false)
+    bool configured = false;  // named in the file: failing to open it is an error, not a warning
+};
+
+// "logging.heartbeat", "logging.summary_interval": how often the log speaks
+// when nothing changes, and how often a persistent error is summarised.
+struct Reporting {
+    double heartbeat = 600;         // seconds; 0: no heartbeat
+    double summary_interval = 600;  // seconds
+};
+
 struct Config {
     std::string source;                 // the file it was read from ("" for text)
     std::vector<std::string> fqdns;     // lower case, no trailing dot, at least one
@@ -63,10 +134,17 @@ struct Config {
     PluginSection timer;
     Safety safety;
     std::string note = "{hostname}";    // note template: {hostname}, {fqdn}, {address}
+    std::string hostname;               // this host's short name ("hostname" key, else the system's)
+    std::string fqdn_hostname;          // what {hostname} stands for in fqdn: hostname, rewritten
+    std::string hostname_rewrite;       // the sed-like rule that rewrote it ("" when none)
     int max_parallel_checks = 0;        // concurrent check attempts; 0: "auto" (every peer, capped)
     std::vector<int> families = {4, 6}; // which of A (4) and AAAA (6) to manage
     log::Options logging;
     std::optional<ReadFrom> read_from;  // absent: every read goes through the dns plugin
+    Reporting reporting;
+    Notify notify;
+    Metrics metrics;
+    Control control;
 };
 
 // The config file is read whole and at most this big (1 MiB): a generous
@@ -99,10 +177,10 @@ Config load_file(const std::string &path);
 // The same, validation errors going to `errors` as with parse().
 Config load_file(const std::string &path, std::vector<std::string> &errors);
 
-// The note for a record: the template with {hostname}, {fqdn} and
-// {address} replaced.
-std::string render_note(const std::string &tmpl, const std::string &fqdn,
-                        const std::string &address);
+// The note for a record: the template with {hostname} (`hostname`), {fqdn}
+// and {address} replaced.
+std::string render_note(const std::string &tmpl, const std::string &hostname,
+                        const std::string &fqdn, const std::string &address);
 
 // "safety.max_dead_fraction", "check.headers.Host", "fqdn[1]": the
 // human form of a JSON pointer under `slot`, for error messages.

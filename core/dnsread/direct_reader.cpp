@@ -92,7 +92,9 @@ plugin::DnsBackend::Read DirectReader::read(const std::string &fqdn, int family)
             failures.push_back(failed_at(server, answer.reason));
             continue;
         }
-        const log::Fields fields{fqdn, "", "", fmt::format("{}", fmt::join(failures, "; "))};
+        const log::Fields fields{fqdn, "", "", fmt::format("{}", fmt::join(failures, "; ")),
+                                 failures.empty() ? "dns_servers_read" : "dns_servers_failover",
+                                 family};
         if (!failures.empty())
             log::warning(fmt::format("read the {} records over DNS from {} after {} other "
                                      "server(s) failed", record_type(family), server.text(),

@@ -174,9 +174,17 @@ CheckHelper::CheckHelper(const HelperSetup &setup, const std::string &program) {
     // once, instead of lazily in every forked check child (each binding is a
     // write to a page the child would copy). The helper removes the variable
     // again so that programs a check runs do not inherit it.
+    // systemd's notification variables are the daemon's alone: the helper
+    // and what its checks run must neither ping the watchdog nor claim
+    // readiness (the unit's NotifyAccess=main would ignore them anyway).
     std::vector<const char *> env;
+    const auto inherited = [](const char *entry) {
+        for (const char *name : {"LD_BIND_NOW=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID="})
+            if (std::strncmp(entry, name, std::strlen(name)) == 0) return false;
+        return true;
+    };
     for (char **e = environ; *e != nullptr; ++e)
-        if (std::strncmp(*e, "LD_BIND_NOW=", 12) != 0) env.push_back(*e);
+        if (inherited(*e)) env.push_back(*e);
     const bool bind_now_was_set = getenv("LD_BIND_NOW") != nullptr;
     env.push_back("LD_BIND_NOW=1");
     env.push_back(nullptr);

@@ -83,7 +83,10 @@ class Run {
         }
         std::vector<protocol::Reply> replies;
         const bool alive = helper.receive(replies) && helper.flush();
-        if (!replies.empty()) last_verdict_ = monotonic_now();
+        if (!replies.empty()) {
+            last_verdict_ = monotonic_now();
+            if (interrupt_.on_progress) interrupt_.on_progress();
+        }
         for (const auto &reply : replies) record(reply);
         if (!alive) {
             helper_gone(service_.bury());
@@ -133,7 +136,7 @@ class Run {
     void helper_lost(const std::string &what) {
         const bool replace = restarts_ < kRestartsPerRun;
         lost_reason_ = what + (replace ? "; a new one is started" : "; a new one is started next round");
-        log::error(lost_reason_);
+        log::error(lost_reason_, {"", "", "", "", "check_helper_died"});
         for (const auto &[id, peer] : in_flight_) fail(peer, lost_reason_, true);
         in_flight_.clear();
     }
@@ -146,7 +149,8 @@ class Run {
         }
         ++restarts_;
         if (service_.restart(error)) return true;
-        log::error("cannot start a new check helper: " + error);
+        log::error("cannot start a new check helper: " + error,
+                   {"", "", "", "", "check_helper_failed"});
         fail_pending("cannot start a new check helper: " + error);
         return false;
     }
@@ -200,7 +204,7 @@ bool CheckService::restart(std::string &error) {
     try {
         helper_ = std::make_unique<CheckHelper>(setup_, program_);
         log::info(fmt::format("a new check helper is running (helper pid {})", helper_->pid()),
-                  {"", "", plugin_name_, ""});
+                  {"", "", plugin_name_, "", "check_helper_started"});
         return true;
     } catch (const std::exception &e) {
         error = e.what();

@@ -49,6 +49,9 @@ struct Verdict {
 struct Interrupt {
     int wake_fd = -1;
     std::function<bool()> should_stop;
+    // Called whenever verdicts came (may be empty): the caller's sign of
+    // progress (the daemon feeds systemd's watchdog with it).
+    std::function<void()> on_progress;
 };
 
 struct Result {

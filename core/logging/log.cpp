@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,11 +10,14 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "util/clock.h"
 #include "util/text.h"
 
 namespace adf::log {
@@ -25,6 +29,7 @@ std::atomic<int> g_min_level{static_cast<int>(Level::Info)};
 // openlog() keeps the pointer it is given: the identity must outlive it.
 std::string g_syslog_identity;
 bool g_syslog_open = false;
+bool g_journal = false;  // stderr lines get "<N>" priority prefixes
 std::mutex g_mutex;
 
 // A child forked while another thread held the lock would deadlock on its
@@ -53,16 +58,21 @@ int syslog_priority(Level level) {
     return LOG_ERR;
 }
 
-// "2026-11-25T18:00:00.123Z"
-std::string utc_timestamp() {
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    tm utc{};
-    gmtime_r(&now.tv_sec, &utc);
-    char date[32];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &utc);
-    return fmt::format("{}.{:03}Z", date, now.tv_nsec / 1000000);
+// systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connected
+// to stdout/stderr; `fd` is the journal when it is that very stream (not
+// when the daemon's stderr was redirected elsewhere by a wrapper).
+bool is_journal_stream(int fd) {
+    const char *stream = std::getenv("JOURNAL_STREAM");
+    if (stream == nullptr) return false;
+    unsigned long long device = 0, inode = 0;
+    if (std::sscanf(stream, "%llu:%llu", &device, &inode) != 2) return false;
+    struct stat info {};
+    if (fstat(fd, &info) != 0) return false;
+    return static_cast<unsigned long long>(info.st_dev) == device &&
+           static_cast<unsigned long long>(info.st_ino) == inode;
 }
+
+std::string utc_timestamp() { return iso_utc(wall_now()); }
 
 bool needs_quotes(std::string_view value) {
     for (char c : value) {
@@ -105,8 +115,10 @@ std::string json_line(Level level, std::string_view message, const Fields &field
     nlohmann::ordered_json line;
     if (with_time) line["time"] = utc_timestamp();
     line["level"] = level_name(level);
+    line["event"] = fields.event.empty() ? "message" : fields.event;
     line["message"] = std::string(message);
     if (!fields.fqdn.empty()) line["fqdn"] = fields.fqdn;
+    if (fields.family != 0) line["family"] = fields.family;
     if (!fields.peer.empty()) line["peer"] = fields.peer;
     if (!fields.plugin.empty()) line["plugin"] = fields.plugin;
     if (!fields.reason.empty()) line["reason"] = fields.reason;
@@ -147,6 +159,7 @@ void configure(const Options &options) {
     close_syslog();
     g_options = options;
     g_min_level.store(static_cast<int>(options.level), std::memory_order_relaxed);
+    g_journal = options.target == Target::Stderr && is_journal_stream(options.fd);
     if (options.target == Target::Syslog) {
         g_syslog_identity = options.syslog_identity;
         openlog(g_syslog_identity.c_str(), LOG_PID, LOG_DAEMON);
@@ -166,13 +179,21 @@ void write(Level level, std::string_view message, const Fields &fields) {
                                : text_body(level, message, fields);
         syslog(syslog_priority(level), "%s", body.c_str());
     } else {
-        std::string line = g_options.format == Format::Json
-                               ? json_line(level, message, fields, /*with_time=*/true)
-                               : utc_timestamp() + " " + text_body(level, message, fields);
+        // The journal stamps each line itself: text lines leave the time out.
+        std::string line = g_journal ? fmt::format("<{}>", syslog_priority(level)) : "";
+        if (g_options.format == Format::Json)
+            line += json_line(level, message, fields, /*with_time=*/true);
+        else
+            line += (g_journal ? "" : utc_timestamp() + " ") + text_body(level, message, fields);
         line += '\n';
         write_all(g_options.fd, line);
     }
     errno = saved_errno;
+}
+
+bool journal_prefixes() {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    return g_journal;
 }
 
 const char *level_name(Level level) { return kLevelNames[level_index(level)]; }

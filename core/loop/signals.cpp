@@ -58,6 +58,8 @@ bool take_reload_request() {
     return true;
 }
 
+bool reload_requested() { return g_reload != 0; }
+
 bool sleep_until(double deadline) {
     for (;;) {
         drain();

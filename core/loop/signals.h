@@ -15,6 +15,8 @@ bool stop_requested();
 int stop_signal();  // the signal that asked to stop (0 if none)
 // True once per SIGHUP received.
 bool take_reload_request();
+// Whether a SIGHUP is waiting (without taking it).
+bool reload_requested();
 
 // Sleeps until `deadline` (monotonic seconds) or until a stop or reload
 // request arrives; returns false when the daemon should stop.

@@ -195,11 +195,11 @@ std::string range_text(const char *what, T min, T max) {
     return fmt::format("{} from {} to {}", what, min, max);
 }
 
-// A string value, or {"env": NAME} / {"file": PATH} resolved. Errors never
-// include the resolved value: it may be a secret.
+// A string value, or {"env": NAME} / {"file": PATH} resolved
+// (config::resolve_string). Errors never include the resolved value.
 int resolve_string(adf_host &host, const std::string &path, const json &value,
                    std::string &out) {
-    Result<std::string> resolved = config::resolve_string(value);
+    adf::Result<std::string> resolved = config::resolve_string(value);
     if (!resolved) return config_failure(host, path, resolved.reason());
     out = std::move(*resolved);
     return ADF_OK;
@@ -233,9 +233,9 @@ bool integral_value(const json &value, int64_t &out, bool &too_large) {
 void service_log(adf_host *host, int level, const char *message) {
     try {
         const int clamped = std::min(std::max(level, 0), 4);
-        log::Fields fields;
+        log::Fields fields{"", "", "", "", "plugin_log"};
         if (host != nullptr)
-            fields = {host->context.fqdn, host->context.peer, host->plugin, ""};
+            fields = {host->context.fqdn, host->context.peer, host->plugin, "", "plugin_log"};
         log::write(static_cast<log::Level>(clamped),
                    text::bounded(message, text::kMaxPluginText, "(null message)"), fields);
     } catch (...) {

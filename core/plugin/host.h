@@ -16,8 +16,7 @@
 
 namespace adf::plugin {
 
-// The largest file a {"file": PATH} string is read from (string_source.h).
-constexpr size_t kMaxSecretFileBytes = config::kMaxSecretFileBytes;
+using config::kMaxSecretFileBytes;
 
 // What a plugin's calls are about, added to the lines it logs.
 struct CallContext {

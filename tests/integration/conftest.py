@@ -152,12 +152,13 @@ def adf_binary():
 class Daemon:
     """A running `autodnsfailover run` process; its stderr goes to a log file."""
 
-    def __init__(self, config_path, log_path, *extra):
+    def __init__(self, config_path, log_path, *extra, env=None):
         self.config_path = Path(config_path)
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen([str(BINARY), "run", "-c", str(config_path), *extra],
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=None if env is None else {**os.environ, **env})
 
     def log(self):
         return self.log_path.read_text()
@@ -185,13 +186,13 @@ class Daemon:
 
 @pytest.fixture
 def daemons():
-    """Start daemons with daemons.start(config_path, log_path, *args); all are
-    stopped at the end of the test."""
+    """Start daemons with daemons.start(config_path, log_path, *args, env=...)
+    (`env` adds variables to ours); all are stopped at the end of the test."""
     started = []
 
     class Starter:
-        def start(self, config_path, log_path, *extra):
-            d = Daemon(config_path, log_path, *extra)
+        def start(self, config_path, log_path, *extra, env=None):
+            d = Daemon(config_path, log_path, *extra, env=env)
             started.append(d)
             return d
 

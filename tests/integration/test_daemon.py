@@ -12,63 +12,10 @@ import time
 
 import pytest
 
-from conftest import (BINARY, PLUGIN_DIR, TEST_PLUGIN_DIR, leftover_processes, run, wait_until,
+from conftest import (PLUGIN_DIR, TEST_PLUGIN_DIR, leftover_processes, run, wait_until,
                       write_config)
 
-FQDN = "www.example.test"
-SELF = "127.0.0.11"
-
-
-class Pool:
-    """The state of one test pool: records, dead list and configs."""
-
-    def __init__(self, tmp_path, addresses, **state):
-        self.dir = tmp_path
-        self.state_path = tmp_path / "state.json"
-        self.dead_path = tmp_path / "dead.txt"
-        records = [{"address": a, "ttl": 60, "note": ""} for a in addresses]
-        self.write_state({"records": {f"{FQDN}/A": records}, **state})
-        self.dead_path.write_text("")
-
-    def write_state(self, state):
-        self.state_path.write_text(json.dumps(state))
-
-    def state(self):
-        return json.loads(self.state_path.read_text())
-
-    def addresses(self):
-        records = self.state()["records"].get(f"{FQDN}/A", [])
-        return sorted(r["address"] for r in records)
-
-    def writes(self):
-        return self.state().get("log", [])
-
-    def kill(self, *addresses):
-        self.dead_path.write_text("".join(a + "\n" for a in addresses))
-
-    def config(self, self_address=SELF, name="daemon", **overrides):
-        config = {
-            "fqdn": FQDN,
-            "plugin_dirs": [str(PLUGIN_DIR), str(TEST_PLUGIN_DIR)],
-            "ipaddr": {"plugin": "static", "address": self_address},
-            "dns": {"plugin": "dns-memory", "state": str(self.state_path)},
-            "check": {"plugin": "check-deadlist", "dead_file": str(self.dead_path)},
-            "timer": {"plugin": "fixed-interval", "interval": 0.2, "timeout": 0.2, "retry": 2},
-            "safety": {"self_check_failure_delay": 0.1},
-            "logging": {"level": "debug"},
-        }
-        for key, value in overrides.items():
-            base = config.get(key)
-            same_plugin = isinstance(base, dict) and value.get("plugin", base.get("plugin")) == \
-                base.get("plugin")
-            if isinstance(value, dict) and same_plugin:
-                config[key] = {**config[key], **value}
-            else:
-                config[key] = value
-        return write_config(self.dir / f"{name}.json", config)
-
-    def once(self, *extra, **overrides):
-        return run(["run", "--once", "-c", self.config(**overrides), *extra])
+from memory_pool import FQDN, SELF, Pool
 
 
 def test_dead_peer_is_removed_and_self_added(tmp_path):
@@ -156,7 +103,7 @@ def test_failed_self_check_exits_1_after_the_delay_and_changes_nothing(tmp_path)
 def test_failed_read_is_never_taken_as_empty(tmp_path):
     pool = Pool(tmp_path, ["127.0.0.12"], fail_read=True)
     result = pool.once()
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # the round could not do its job
     assert "cannot read the A records" in result.stderr
     assert "added myself" not in result.stderr
     assert pool.writes() == []
@@ -192,7 +139,7 @@ def test_set_changed_between_read_and_removal_is_a_conflict(tmp_path):
                 inject={"after_read": 2, "address": "127.0.0.99"})
     pool.kill("127.0.0.13")
     result = pool.once()
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 4, result.stderr  # a conflict the round did not settle
     assert "could not remove peer 127.0.0.13: conflict" in result.stderr
     assert pool.addresses() == ["127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.99"]
     assert [w["op"] for w in pool.writes()] == ["injected"]
@@ -661,3 +608,34 @@ def test_removals_in_one_round_stop_at_min_records(tmp_path):
     assert [w["op"] for w in pool.writes()] == ["remove_many"]
     assert "peer 127.0.0.14 seems dead, but it will not be removed: that would leave fewer " \
            "than safety.min_records (3) records" in result.stderr
+
+
+# --- names derived from the host name ------------------------------------------
+
+def test_a_name_derived_from_the_host_name_is_managed_and_shown_by_check_config(tmp_path):
+    # web-3 of a pool web-1..web-N manages "web.example.test", the fork's
+    # sed rule; the note keeps the host's own name.
+    pool = Pool(tmp_path, ["127.0.0.12"])
+    derived = {"fqdn": "{hostname}.example.test", "hostname": "web-3",
+               "hostname_rewrite": "s/-[0-9]+$//", "note": "{hostname}"}
+    checked = run(["check-config", "-c", pool.config(name="check", **derived)])
+    assert checked.returncode == 0, checked.stderr
+    assert "fqdn: web.example.test" in checked.stdout
+    assert "hostname: web-3 -> web (hostname_rewrite s/-[0-9]+$//)" in checked.stdout
+    result = pool.once(**derived)
+    assert result.returncode == 0, result.stderr
+    assert pool.state()["records"]["web.example.test/A"] == [
+        {"address": SELF, "ttl": 60, "note": "web-3"}]
+    assert pool.addresses() == ["127.0.0.12"]  # www.example.test is not this config's name
+
+
+def test_a_host_name_that_makes_no_valid_name_fails_check_config_and_run(tmp_path):
+    pool = Pool(tmp_path, ["127.0.0.12"])
+    cfg = pool.config(name="bad", fqdn="{hostname}.example.test", hostname="web-3",
+                      hostname_rewrite="s/-[0-9]+$/!/")
+    for command in (["check-config", "-c", cfg], ["run", "--once", "-c", cfg]):
+        result = run(command)
+        assert result.returncode == 2, result.stderr
+        assert ('fqdn: "{hostname}.example.test" gives "web!.example.test" on host name "web!", '
+                'which is not a host name (see hostname and hostname_rewrite)') in result.stderr
+    assert pool.writes() == []

@@ -146,7 +146,7 @@ def test_all_servers_down_fails_the_read_and_writes_nothing(tmp_path, silent_udp
     refused = f"127.0.0.1:{free_port()}"
     silent = f"127.0.0.1:{silent_udp_port}"
     result = run_once(daemon_config(tmp_path, backend.config(), [refused, silent], timeout=0.3))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr
     assert "cannot read the A records: transient" in result.stderr
     assert f"read over DNS from {refused} failed: nothing listens on UDP port" in result.stderr
     assert f"read over DNS from {silent} failed: no answer within 0.3 s" in result.stderr
@@ -163,7 +163,7 @@ def test_non_authoritative_answer_is_refused(tmp_path, adf_binary):
     with static_server("knot", tmp_path, "example.test",
                        ["sub IN NS ns.sub", "ns.sub IN A 127.0.0.1"]) as parent:
         result = run_once(daemon_config(tmp_path, backend.config(), [where(parent)], fqdn=fqdn))
-        assert result.returncode == 0, result.stderr
+        assert result.returncode == 3, result.stderr
         assert "cannot read the A records: failed" in result.stderr
         assert (f"read over DNS from {where(parent)} failed: the answer is not authoritative "
                 "(AA bit clear): a referral") in result.stderr

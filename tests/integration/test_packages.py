@@ -185,6 +185,14 @@ def test_unit_runs_as_the_user_with_cap_net_raw_only_and_verifies(installed):
     assert verify.stderr.strip() == "", verify.stderr
 
 
+def test_unit_is_type_notify_with_a_watchdog_and_the_control_sockets_directory(installed):
+    lines = UNIT.read_text().splitlines()
+    for line in ("Type=notify", "NotifyAccess=main", "WatchdogSec=120",
+                 "RuntimeDirectory=autodnsfailover", "RuntimeDirectoryMode=0750"):
+        assert line in lines, line
+    assert "Type=simple" not in lines
+
+
 def test_unit_exposure_is_at_most_4(installed):
     result = sh("systemd-analyze", "security", "--offline=true", "--no-pager", UNIT, check=False)
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)

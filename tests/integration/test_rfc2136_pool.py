@@ -167,7 +167,11 @@ def test_simultaneous_rounds_remove_the_dead_once_and_the_loser_changes_nothing(
                                        text=True)
                       for config in configs]
             logs = [r.communicate(timeout=30)[0] for r in rounds]
-            assert [r.returncode for r in rounds] == [0, 0], logs
+            # A round whose write lost the race exits 4 (a conflict it did
+            # not settle), every other one 0.
+            assert [r.returncode for r in rounds] == [
+                4 if ": conflict (it is checked again next round)" in log else 0
+                for log in logs], logs
             removal_updates += 1
             assert server.dig(FQDN) == live, (attempt, logs)
             removals = [log.count("removed peer ") for log in logs]

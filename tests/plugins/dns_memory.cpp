@@ -13,6 +13,10 @@
 // "inject": {"after_read": N, "address": A} plays another daemon writing
 // at the worst moment: right after this instance's Nth read, A is added to
 // the set that was read (once), so the next conditional write conflicts.
+// "conflict_next_write": true makes the next add or remove fail with
+// ADF_CONFLICT (and clears itself), as a set another daemon just changed.
+// "hang_read": true makes every read wait (without the lock) until the flag
+// is cleared: a loop stuck in a plugin call, for the watchdog test.
 // Config key "zone" (optional): names outside it are refused by
 // validate_name (ABI 1.1), so that tests see the host ask about each name.
 // remove_many (ABI 1.1) removes several addresses in one write, logged as one
@@ -79,8 +83,9 @@ class DnsMemory {
     }
 
     void read(const std::string &fqdn, int family, adf::RecordSink &sink) {
+        wait_while_hung();
         FileLock lock(state_path_ + ".lock");
-        const json state = load();
+        json state = load();
         fail_if_set(state, "fail_read");
         for (const auto &record : records_of(state, fqdn, family))
             sink.emit(record.at("address").get<std::string>(), record.value("ttl", 60u),
@@ -133,6 +138,10 @@ class DnsMemory {
     }
 
    private:
+    void wait_while_hung() const {
+        while (load().value("hang_read", false)) usleep(50 * 1000);
+    }
+
     void inject_concurrent_write(json state, const std::string &fqdn, int family) {
         ++reads_;
         const auto inject = state.find("inject");
@@ -194,7 +203,12 @@ class DnsMemory {
                                                listed(sorted(want)));
     }
 
-    void fail_if_set(const json &state, const char *flag) const {
+    void fail_if_set(json &state, const char *flag) const {
+        if (std::string(flag) == "fail_write" && state.value("conflict_next_write", false)) {
+            state.erase("conflict_next_write");
+            save(state, "conflicted", "", "");
+            throw adf::Error(ADF_CONFLICT, "conflict_next_write is set in " + state_path_);
+        }
         if (!state.value(flag, false)) return;
         const int status = state.value("transient", false) ? ADF_TRANSIENT : ADF_FAILED;
         throw adf::Error(status, std::string(flag) + " is set in " + state_path_);

@@ -160,6 +160,17 @@ TEST_CASE("config: syntax errors name the file, line and column") {
     CHECK(error_of_text("{\"a\":\n").rfind("x.json:2:1: JSON syntax error: ", 0) == 0);
 }
 
+TEST_CASE("config: an unterminated comment quoting code is cut short in the error") {
+    // The comment holds "'; " itself: the quote must still be found from the back.
+    const std::string comment(2000, 'x');
+    const std::string message = error_of_text("{\"fqdn\": /* say 'a'; then " + comment);
+    INFO(message);
+    CHECK(message.size() < 300);
+    CHECK(message.find("missing closing '*/'") != std::string::npos);
+    CHECK(message.find("last read: '...xxxxxxxx") != std::string::npos);
+    CHECK(message.back() == '\'');
+}
+
 TEST_CASE("config: duplicate keys are errors, not silently overwritten") {
     std::string text = R"({
         "fqdn": "www.example.test",
@@ -306,12 +317,86 @@ TEST_CASE("config: note template variables") {
 
 TEST_CASE("config: render_note") {
     using adf::config::render_note;
-    CHECK(render_note("{hostname}", "www.example.test", "127.0.0.1") == short_host_name());
-    CHECK(short_host_name().find('.') == std::string::npos);
-    CHECK(render_note("{fqdn} at {address}, {fqdn}", "www.example.test", "::1") ==
+    CHECK(render_note("{hostname}", "web-3", "www.example.test", "127.0.0.1") == "web-3");
+    CHECK(render_note("{fqdn} at {address}, {fqdn}", "h", "www.example.test", "::1") ==
           "www.example.test at ::1, www.example.test");
-    CHECK(render_note("plain text", "a", "b") == "plain text");
-    CHECK(render_note("open { brace", "a", "b") == "open { brace");
+    CHECK(render_note("plain text", "h", "a", "b") == "plain text");
+    CHECK(render_note("open { brace", "h", "a", "b") == "open { brace");
+}
+
+TEST_CASE("config: the host's short name is the system's up to its first dot") {
+    const adf::config::Config config = parse_json(minimal());
+    CHECK(config.hostname == short_host_name());
+    CHECK(config.hostname.find('.') == std::string::npos);
+    CHECK(config.fqdn_hostname == config.hostname);
+}
+
+TEST_CASE("config: fqdn from the host name, rewritten as sed would") {
+    json c = with(minimal(), "fqdn", json::array({"{hostname}.example.test", "{hostname}-v6.example.test"}));
+    c["hostname"] = "Web-3";
+    c["hostname_rewrite"] = "s/-[0-9]+$//";
+    const adf::config::Config config = parse_json(c);
+    CHECK(config.hostname == "Web-3");
+    CHECK(config.fqdn_hostname == "Web");
+    CHECK(config.fqdns == std::vector<std::string>{"web.example.test", "web-v6.example.test"});
+    // Without a rule, {hostname} is the short name itself.
+    c.erase("hostname_rewrite");
+    CHECK(parse_json(c).fqdns.front() == "web-3.example.test");
+}
+
+TEST_CASE("config: hostname_rewrite takes groups, &, flags and other delimiters") {
+    const auto rewritten = [](const char *rule, const char *host) {
+        json c = with(minimal(), "fqdn", "{hostname}.example.test");
+        c["hostname"] = host;
+        c["hostname_rewrite"] = rule;
+        return parse_json(c).fqdn_hostname;
+    };
+    CHECK(rewritten("s/^([a-z]+)-([0-9]+)$/\\2-\\1/", "web-12") == "12-web");
+    CHECK(rewritten("s|-|_|", "a-b-c") == "a_b-c");
+    CHECK(rewritten("s|-|x|g", "a-b-c") == "axbxc");
+    CHECK(rewritten("s/[0-9]+/x&x/", "db07") == "dbx07x");
+    CHECK(rewritten("s/nomatch//", "web-1") == "web-1");
+    CHECK(rewritten("s,x*,z,g", "ab") == "zazbz");
+}
+
+TEST_CASE("config: a bad hostname_rewrite or a name it breaks is an error naming both") {
+    json c = with(minimal(), "fqdn", "{hostname}.example.test");
+    c["hostname"] = "web-3";
+    c["hostname_rewrite"] = "s/(/x/";
+    CHECK(error_of(c).rfind("x.json: hostname_rewrite: \"s/(/x/\": not a regular expression: ", 0) ==
+          0);
+    c["hostname_rewrite"] = "s/a/b";
+    CHECK(error_of(c) == "x.json: hostname_rewrite: \"s/a/b\": expected s/REGEX/REPLACEMENT/: the "
+                         "substitution is not closed");
+    c["hostname_rewrite"] = "s/a/b/q";
+    CHECK(error_of(c) == "x.json: hostname_rewrite: \"s/a/b/q\": unknown flag \"q\" (only g, every "
+                         "match, is known)");
+    c["hostname_rewrite"] = "s/a/\\2/";
+    CHECK(error_of(c) == "x.json: hostname_rewrite: \"s/a/\\\\2/\": \\2 refers to a group the "
+                         "expression does not have");
+    c["hostname_rewrite"] = "y/a/b/";
+    CHECK(error_of(c) == "x.json: hostname_rewrite: \"y/a/b/\": expected a sed substitution "
+                         "s/REGEX/REPLACEMENT/ (flag g optional)");
+    c["hostname_rewrite"] = "s/-[0-9]+$/!/";
+    CHECK(error_of(c) == "x.json: fqdn: \"{hostname}.example.test\" gives \"web!.example.test\" on "
+                         "host name \"web!\", which is not a host name (see hostname and "
+                         "hostname_rewrite)");
+    c.erase("hostname_rewrite");
+    c["hostname"] = "web.example";
+    CHECK(error_of(c) ==
+          "x.json: hostname: expected a short host name (one label, without dots), got "
+          "\"web.example\"");
+    c["hostname"] = "web";
+    c["fqdn"] = "{host}.example.test";
+    CHECK(error_of(c) == "x.json: fqdn: unknown variable {\"host\"} (a name may use {hostname})");
+}
+
+TEST_CASE("config: names derived from the host name are checked for duplicates") {
+    json c = with(minimal(), "fqdn", json::array({"{hostname}.example.test", "web.example.test"}));
+    c["hostname"] = "web-1";
+    c["hostname_rewrite"] = "s/-[0-9]+//";
+    CHECK(error_of(c) ==
+          "x.json: fqdn[1]: duplicate of fqdn[0] (\"web.example.test\")");
 }
 
 TEST_CASE("config: max_parallel_checks") {
@@ -570,4 +655,104 @@ TEST_CASE("config: read_from errors name the JSON path") {
           "x.json: read_from.servers[1]: \"y\": not an IP address (host names are not resolved) "
           "(write 192.0.2.1, 192.0.2.1:5353 or [2001:db8::1]:5353)\n"
           "x.json: read_from.timeout: expected a number from 0.01 to 60, got -1");
+}
+
+// ---------------------------------------------------------------- issue 10
+
+TEST_CASE("config: notify, metrics, control and the log's rhythm, every key read") {
+    setenv("ADF_TEST_SMTP_PASSWORD", "s3cret", 1);
+    const Config c = parse_json(with(with(with(with(minimal(), "notify", json::parse(R"({
+        "level": "error", "events": ["peer_removed", "self_check_failed"], "host": "web1",
+        "coalesce": 60, "queue_size": 10, "attempts": 3, "retry_delay": 0.5, "max_retry_delay": 5,
+        "email": {"server": "mail.example.test:587", "tls": "starttls", "username": "adf",
+                  "password": {"env": "ADF_TEST_SMTP_PASSWORD"}, "from": "adf@example.test",
+                  "to": ["ops@example.test", "oncall@example.test"], "verify_tls": false,
+                  "ca_file": "/etc/ssl/ca.pem", "timeout": 3, "level": "warning"},
+        "webhooks": [{"url": "https://hooks.example.test/x", "hmac_key": "k",
+                      "headers": {"Authorization": "Bearer t"}, "events": ["peer_removed"]}]
+    })")), "metrics", json::parse(R"({"listen": "[::1]:9468", "textfile": "/tmp/adf.prom"})")),
+        "control", json::parse(R"({"socket": "/tmp/adf.sock"})")),
+        "logging", json::parse(R"({"heartbeat": 300, "summary_interval": 120})")));
+    CHECK(c.notify.host == "web1");
+    CHECK(c.notify.coalesce == 60);
+    CHECK(c.notify.queue_size == 10);
+    CHECK(c.notify.attempts == 3);
+    REQUIRE(c.notify.email.size() == 1);
+    const auto &m = c.notify.email[0];
+    CHECK(m.password == "s3cret");
+    CHECK(m.to.size() == 2);
+    CHECK(!m.verify_tls);
+    CHECK(m.filter.level == adf::log::Level::Warning);  // its own level
+    CHECK(m.filter.events == std::vector<std::string>{"peer_removed", "self_check_failed"});
+    REQUIRE(c.notify.webhooks.size() == 1);
+    CHECK(c.notify.webhooks[0].filter.level == adf::log::Level::Error);  // notify's
+    CHECK(c.notify.webhooks[0].headers.size() == 1);
+    REQUIRE(c.metrics.listen);
+    CHECK(c.metrics.listen->text() == "[::1]:9468");
+    CHECK(c.metrics.textfile == "/tmp/adf.prom");
+    CHECK(c.control.socket == "/tmp/adf.sock");
+    CHECK(c.control.configured);
+    CHECK(c.reporting.heartbeat == 300);
+    CHECK(c.reporting.summary_interval == 120);
+}
+
+TEST_CASE("config: the new sections default to off, the control socket to the runtime directory") {
+    const Config c = parse_json(minimal());
+    CHECK(!c.notify.any());
+    CHECK(!c.metrics.listen);
+    CHECK(c.control.socket == "/run/autodnsfailover/control.sock");
+    CHECK(!c.control.configured);
+    CHECK(parse_json(with(minimal(), "control", {{"socket", false}})).control.socket.empty());
+    CHECK(c.reporting.heartbeat == 600);
+}
+
+TEST_CASE("config: every error of the new sections at once, each with its JSON path") {
+    const std::string error = error_of(with(with(with(minimal(), "notify", json::parse(R"({
+        "level": "loud", "events": ["peer_gone"], "colaesce": 1,
+        "email": [{"server": "m", "tls": "ssl", "from": "nobody", "to": [],
+                   "password": {"file": "/nonexistent/secret"}}, 7],
+        "webhooks": {"url": "ftp://x", "hmac_key": {"env": "ADF_TEST_NO_SUCH_VARIABLE"},
+                     "headers": {"Bad Name": "x", "X-Ok": "a\nb"}}
+    })")), "metrics", json::parse(R"({"listen": "127.0.0.1", "textfile": "/tmp/x.txt", "port": 1})")),
+        "control", json::parse(R"({"socket": "relative.sock"})")));
+    for (const char *expected : {
+             "x.json: notify.level: expected \"debug\", \"info\", \"warning\", \"error\" or \"critical\", got \"loud\"",
+             "x.json: notify.events[0]: expected an event name",
+             "x.json: notify.colaesce: unknown key",
+             "x.json: notify.email[0].tls: expected \"starttls\", \"implicit\" or \"none\", got \"ssl\"",
+             "x.json: notify.email[0].from: expected a mail address (user@example.com), got \"nobody\"",
+             "x.json: notify.email[0].to: expected a mail address or a non-empty list of them, got []",
+             "x.json: notify.email[0].password: {\"file\": \"/nonexistent/secret\"}:",
+             "x.json: notify.email[1]: expected an object, got 7",
+             "x.json: notify.webhooks.url: expected an http:// or https:// URL, got \"ftp://x\"",
+             "x.json: notify.webhooks.hmac_key: environment variable ADF_TEST_NO_SUCH_VARIABLE is not set",
+             "x.json: notify.webhooks.headers.Bad Name: is not a header name",
+             "x.json: notify.webhooks.headers.X-Ok: a header value must be one line",
+             "x.json: metrics.listen: \"127.0.0.1\": a port is required (write 127.0.0.1:9468)",
+             "x.json: metrics.textfile: expected a file name ending in .prom",
+             "x.json: metrics.port: unknown key",
+             "x.json: control.socket: expected an absolute path of at most 107 bytes, or false"})
+        CHECK_MESSAGE(error.find(expected) != std::string::npos, expected, "\nnot in:\n", error);
+    CHECK(error_of(with(minimal(), "notify", json::object())).find("notify: names no target") !=
+          std::string::npos);
+    CHECK(error_of(with(minimal(), "notify", json::parse(R"({"email": {"server": "m",
+              "password": "p", "from": "a@b.c", "to": "d@e.f"}})")))
+              .find("notify.email.password: set, but username is not: AUTH needs both") !=
+          std::string::npos);
+    CHECK(error_of(with(minimal(), "logging", {{"heartbeat", -1}})).find("logging.heartbeat") !=
+          std::string::npos);
+}
+
+TEST_CASE("config: secrets are resolved without ever quoting their value") {
+    const std::string path = "/tmp/adf-test-secret-" + std::to_string(getpid());
+    {
+        std::ofstream out(path);
+        out << "hunter2\n";
+    }
+    CHECK(*adf::config::resolve_string(json{{"file", path}}) == "hunter2");
+    CHECK(*adf::config::resolve_string(json("plain")) == "plain");
+    const auto bad = adf::config::resolve_string(json{{"env", "X"}, {"file", path}});
+    CHECK(!bad);
+    CHECK(bad.reason().find("expected a string, {\"env\": NAME} or {\"file\": PATH}") == 0);
+    std::remove(path.c_str());
 }

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -212,4 +213,49 @@ TEST_CASE("logging: the syslog target writes nothing to the fd") {
     adf::log::debug("below the level, dropped");
     CHECK(adf::log::options().syslog_identity == "adf-unit-test");
     CHECK(capture.text().empty());
+}
+
+TEST_CASE("logging: JSON lines carry the stable event name and the family") {
+    CapturedLog capture(json_options());
+    adf::log::error("removed peer 192.0.2.7",
+                    {"www.example.test", "192.0.2.7", "route53", "dead", "peer_removed", 4});
+    adf::log::info("no event");
+    const auto lines = capture.lines();
+    REQUIRE(lines.size() == 2);
+    const auto first = nlohmann::json::parse(lines[0]);
+    CHECK(first["event"] == "peer_removed");
+    CHECK(first["family"] == 4);
+    CHECK(nlohmann::json::parse(lines[1])["event"] == "message");
+    CHECK(!nlohmann::json::parse(lines[1]).contains("family"));
+}
+
+TEST_CASE("logging: on the journal's stream each line starts with its syslog priority") {
+    int fds[2];
+    REQUIRE(pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+    struct stat info {};
+    REQUIRE(fstat(fds[1], &info) == 0);
+    const std::string stream = std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
+    setenv("JOURNAL_STREAM", stream.c_str(), 1);
+    const auto previous = adf::log::options();
+    adf::log::Options options;
+    options.fd = fds[1];
+    adf::log::configure(options);
+    CHECK(adf::log::journal_prefixes());
+    adf::log::error("e");
+    adf::log::warning("w");
+    adf::log::critical("c");
+    adf::log::info("i");
+    // Another stream (a redirect by a wrapper) is not the journal.
+    setenv("JOURNAL_STREAM", "1:2", 1);
+    adf::log::configure(options);
+    CHECK(!adf::log::journal_prefixes());
+    unsetenv("JOURNAL_STREAM");
+    adf::log::configure(previous);
+    char buffer[4096];
+    const ssize_t n = read(fds[0], buffer, sizeof buffer);
+    REQUIRE(n > 0);
+    CHECK(std::string(buffer, size_t(n)) ==
+          "<3>ERROR   e\n<4>WARNING w\n<2>CRITICAL c\n<6>INFO    i\n");
+    close(fds[0]);
+    close(fds[1]);
 }

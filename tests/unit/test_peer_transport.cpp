@@ -415,7 +415,8 @@ TEST_CASE("peer transport: an interrupt ends the wait for answers") {
                                             CHECK(read(wake[0], &byte, 1) == 1);
                                             asked_to_stop = true;
                                             return true;
-                                        }};
+                                        },
+                                        {}};
     Asker asker(test_keys(), server.port());
     const auto replies = asker.ask({Target{address("127.0.0.1"), question_about("192.0.2.9")}},
                                    in_seconds(600), interrupt);

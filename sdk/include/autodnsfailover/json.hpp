@@ -89,8 +89,14 @@ inline std::string bounded_last_read(const std::string &reason) {
     const std::size_t start = reason.find(open);
     if (start == std::string::npos) return reason;
     const std::size_t from = start + open.size();
-    const std::size_t close = reason.find("'; ", from);
-    const std::size_t end = close == std::string::npos ? reason.size() : close;
+    // The token may itself hold "'; " (a comment quoting code), so find its
+    // end from the back: nlohmann closes it with "'" and maybe "; expected ...".
+    const std::size_t expected = reason.rfind("'; expected ");
+    std::size_t end = reason.size();
+    if (expected != std::string::npos && expected >= from)
+        end = expected;
+    else if (!reason.empty() && reason.back() == '\'' && reason.size() - 1 >= from)
+        end = reason.size() - 1;
     if (end - from <= kKeep) return reason;
     return reason.substr(0, from) + "..." + reason.substr(end - kKeep);
 }
