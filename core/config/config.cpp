@@ -643,7 +643,7 @@ Config read_config(Validator &v, const json &root, const std::string &source) {
     v.unknown_keys(root, "", {"fqdn", "hostname", "hostname_rewrite", "plugin_dirs", "ipaddr",
                               "dns", "check", "timer", "safety", "note", "max_parallel_checks",
                               "families", "logging", "read_from", "notify", "metrics",
-                              "control"});
+                              "control", "peers"});
 
     read_hostname(v, root, config);
     if (auto it = root.find("fqdn"); it != root.end())
@@ -683,6 +683,7 @@ Config read_config(Validator &v, const json &root, const std::string &source) {
     if (auto it = root.find("control"); it != root.end()) config.control = read_control(v, *it);
     if (auto it = root.find("read_from"); it != root.end())
         config.read_from = read_read_from(v, *it);
+    if (auto it = root.find("peers"); it != root.end()) config.peers = read_peers(v, *it);
     return config;
 }
 

@@ -15,6 +15,7 @@
 
 #include <autodnsfailover/result.hpp>
 
+#include "config/peers.h"
 #include "config/string_source.h"
 #include "dnsread/server.h"
 #include "logging/log.h"
@@ -145,6 +146,9 @@ struct Config {
     Notify notify;
     Metrics metrics;
     Control control;
+    // Removal by agreement between the daemons of the pool (README,
+    // "Deciding together"); absent: each daemon decides alone.
+    std::optional<Peers> peers;
 };
 
 // The config file is read whole and at most this big (1 MiB): a generous

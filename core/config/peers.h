@@ -21,7 +21,6 @@
 #include "config/validator.h"
 #include "net/address.h"
 #include "peer/hysteresis.h"
-#include "peer/transport.h"
 #include "peer/wire.h"
 
 namespace adf::config {

@@ -26,10 +26,6 @@
 
 namespace adf::peer {
 
-// The pool's port when the config names none (no IANA assignment; chosen
-// clear of memberlist's 7946 and of DNS, mDNS and LLMNR).
-constexpr uint16_t kDefaultPort = 7953;
-
 // Our wall clock (CLOCK_REALTIME) in ms since the Unix epoch: the clock of
 // the messages' timestamps.
 uint64_t wall_clock_ms();

@@ -22,6 +22,9 @@
 namespace adf::peer {
 
 constexpr uint8_t kProtocolVersion = 1;
+// The pool's port when the config names none (no IANA assignment; chosen
+// clear of memberlist's 7946 and of DNS, mDNS and LLMNR).
+constexpr uint16_t kDefaultPort = 7953;
 constexpr std::array<char, 4> kMagic = {'A', 'D', 'F', 'P'};
 
 constexpr size_t kHeaderBytes = 32;      // magic, version, kind, flags, sent_at, nonce

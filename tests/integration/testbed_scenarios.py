@@ -257,7 +257,8 @@ class Flap(Event):
 
     def heal(self, run):
         run.bed.stop_flapping(self.hosts[0])
-        run.host_back(self.hosts[0], run.timing.readd_after_service_bound, "flapping stopped")
+        run.host_back(self.hosts[0], run.timing.readd_after_flapping_bound,
+                      "flapping stopped (held out by damping at most max_suppress)")
 
 
 class Kill(Event):
@@ -569,7 +570,10 @@ class Soak:
             run.heal(event)
         # Long enough for the slowest bound to be seen holding.
         t = run.timing
-        run.finish(tail=max(t.readd_after_network_bound, t.readd_after_service_bound) + 1)
+        slowest = max(t.readd_after_network_bound, t.readd_after_service_bound)
+        if self.counts.get(Flap.kind):
+            slowest = max(slowest, t.readd_after_flapping_bound)
+        run.finish(tail=slowest + 1)
         self.strays = self.bed.stray_processes()
         return run
 
@@ -583,8 +587,9 @@ class Soak:
             until = time.monotonic() + t.interval + t.dns_timeout
             hosts = self.bed.hosts
         else:
-            until = time.monotonic() + max(t.readd_after_network_bound,
-                                           t.readd_after_service_bound)
+            until = time.monotonic() + (
+                t.readd_after_flapping_bound if isinstance(event, Flap) else
+                max(t.readd_after_network_bound, t.readd_after_service_bound))
             hosts = event.hosts
         for host in hosts:
             self.settling[host] = max(self.settling.get(host, 0.0), until)

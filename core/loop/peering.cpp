@@ -1,0 +1,290 @@
+#include "loop/peering.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "logging/log.h"
+#include "peer/opinion.h"
+#include "peer/roster.h"
+#include "peer/view.h"
+#include "util/clock.h"
+
+namespace adf::loop {
+
+struct Peering::Shared {
+    std::mutex mutex;
+    std::map<std::pair<std::string, int>, peer::SetView> views;  // (wire fqdn, family)
+    peer::Roster roster;
+    std::map<int, Address> own;
+    peer::HysteresisSettings hysteresis;
+    double check_seconds = 1;
+};
+
+namespace {
+
+// Datagrams served per readiness of a socket before the other participants
+// get their turn: a flood of questions cannot starve metrics and status.
+constexpr int kServedPerWake = 256;
+
+// How much older than a round apart a stored verdict may be and still
+// answer a question: the answering daemon's round may be late by this.
+constexpr double kFreshnessMargin = 0.5;
+
+// The peer server on the service thread: answers questions from the
+// members of the pool with the verdicts this daemon holds.
+class PeerServer : public service::Participant {
+   public:
+    PeerServer(std::unique_ptr<peer::Server> server, std::shared_ptr<Peering::Shared> shared,
+               metrics::Metrics &metrics)
+        : server_(std::move(server)), shared_(std::move(shared)), metrics_(metrics) {}
+
+    std::string name() const override { return "peers"; }
+
+    void fds(std::vector<pollfd> &out) override {
+        for (int fd : server_->descriptors()) out.push_back(pollfd{fd, POLLIN, 0});
+    }
+
+    void run(const std::vector<pollfd> &ready, double /*now*/) override {
+        for (const pollfd &p : ready) {
+            if (!(p.revents & POLLIN)) continue;
+            for (int i = 0; i < kServedPerWake; ++i) {
+                const auto served = server_->serve_one(
+                    p.fd, [this](const Address &a) { return is_member(a); },
+                    [this](const peer::Inquiry &q) { return lookup(q); }, peer::wall_clock_ms());
+                if (!served) break;
+                if (served->refusal != peer::Refusal::None) refused(*served);
+            }
+        }
+    }
+
+   private:
+    bool is_member(const Address &address) {
+        std::lock_guard<std::mutex> lock(shared_->mutex);
+        return shared_->roster.contains(address, monotonic_now());
+    }
+
+    std::optional<peer::Answer> lookup(const peer::Inquiry &inquiry) {
+        std::lock_guard<std::mutex> lock(shared_->mutex);
+        const int family = inquiry.question.subject.family;
+        const auto own = shared_->own.find(family);
+        if (own == shared_->own.end()) {
+            Address unspecified;  // "::" or "0.0.0.0": no address of ours to name
+            unspecified.family = family;
+            return peer::no_verdict(peer::Verdict::Unknown, unspecified,
+                                    "I have no address of that family");
+        }
+        const Address &observer = own->second;
+        const auto view = shared_->views.find({inquiry.question.fqdn, family});
+        if (view == shared_->views.end())
+            return peer::no_verdict(peer::Verdict::NotTracked, observer, "I do not watch that name");
+        return view->second.answer(inquiry.question, monotonic_now(), shared_->hysteresis,
+                                   observer, shared_->check_seconds);
+    }
+
+    void refused(const peer::Served &served) {
+        metrics_.peer_message_refused("server", peer::refusal_label(served.refusal));
+        std::string detail;
+        if (served.refusal == peer::Refusal::Stale || served.refusal == peer::Refusal::Future)
+            detail = fmt::format(" (its clock is {:+} ms from ours)", served.clock_offset_ms);
+        log::debug(fmt::format("refused a peer message from {} port {}: {}{}", served.from.text(),
+                               served.from_port, peer::refusal_text(served.refusal), detail),
+                   {"", "", served.from.text(), "", "peer_message_refused"});
+    }
+
+    std::unique_ptr<peer::Server> server_;
+    std::shared_ptr<Peering::Shared> shared_;
+    metrics::Metrics &metrics_;
+};
+
+peer::ServerSettings server_settings(const config::Peers &peers) {
+    peer::ServerSettings s;
+    s.keys = peers.keys;
+    s.window_ms = static_cast<uint64_t>(peers.clock_window * 1000);
+    return s;
+}
+
+}  // namespace
+
+std::string wire_fqdn(const std::string &fqdn) {
+    std::string out = fqdn;
+    if (!out.empty() && out.back() == '.') out.pop_back();
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+Peering::Peering(const config::Config &config, metrics::Metrics &metrics)
+    : shared_(std::make_shared<Shared>()),
+      metrics_(metrics),
+      settings_(*config.peers),
+      asker_(config.peers->keys, config.peers->port),
+      random_(std::random_device{}()) {
+    std::unique_ptr<peer::Server> server;
+    try {
+        server = std::make_unique<peer::Server>(settings_.listen, settings_.port,
+                                                server_settings(settings_));
+    } catch (const std::runtime_error &e) {
+        throw config::ConfigError(fmt::format("{}: peers.listen/peers.port: {}", config.source,
+                                              e.what()));
+    }
+    port_ = server->port();
+    shared_->hysteresis = settings_.hysteresis;
+    server_ = std::make_unique<PeerServer>(std::move(server), shared_, metrics_);
+}
+
+Peering::~Peering() = default;
+
+std::unique_ptr<service::Participant> Peering::take_server() { return std::move(server_); }
+
+std::string Peering::reconfigure(const config::Config &config) {
+    const config::Peers &fresh = *config.peers;
+    std::vector<std::string> kept;
+    if (fresh.keys.signing.bytes != settings_.keys.signing.bytes ||
+        (fresh.keys.also_accepted ? fresh.keys.also_accepted->bytes : "") !=
+            (settings_.keys.also_accepted ? settings_.keys.also_accepted->bytes : ""))
+        kept.push_back("peers.key/accept_key");
+    if (!(fresh.listen == settings_.listen)) kept.push_back("peers.listen");
+    if (fresh.port != settings_.port) kept.push_back("peers.port");
+    if (fresh.clock_window != settings_.clock_window) kept.push_back("peers.clock_window");
+    const config::Peers old = settings_;
+    settings_ = fresh;
+    settings_.keys = old.keys;
+    settings_.listen = old.listen;
+    settings_.port = old.port;
+    settings_.clock_window = old.clock_window;
+    {
+        std::lock_guard<std::mutex> lock(shared_->mutex);
+        shared_->hysteresis = settings_.hysteresis;
+    }
+    fallbacks_said_.clear();
+    if (kept.empty()) return "";
+    return fmt::format("{} changed: the peer server keeps the old value until the daemon is "
+                       "restarted", fmt::join(kept, ", "));
+}
+
+void Peering::begin_round(double interval, double check_seconds,
+                          const std::map<int, Address> &own) {
+    interval_ = interval;
+    check_seconds_ = check_seconds;
+    std::vector<Address> selves;
+    for (const auto &[family, address] : own) selves.push_back(address);
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    shared_->own = own;
+    shared_->check_seconds = check_seconds;
+    shared_->roster.saw(selves, monotonic_now());
+}
+
+std::vector<Address> Peering::to_check(const std::string &fqdn, int family,
+                                       const std::vector<Address> &listed, const Address &self) {
+    const double now = monotonic_now();
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    shared_->roster.saw(listed, now);
+    return shared_->views[{wire_fqdn(fqdn), family}].to_check(listed, self, now,
+                                                               shared_->hysteresis);
+}
+
+void Peering::observe(const std::string &fqdn, int family,
+                      const std::vector<isolation::Verdict> &verdicts) {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    peer::SetView &view = shared_->views[{wire_fqdn(fqdn), family}];
+    for (const auto &v : verdicts)
+        if (!v.host_fault)
+            view.observe(v.address, v.alive, v.reason(), monotonic_now(), shared_->hysteresis);
+}
+
+peer::Verdict Peering::verdict(const std::string &fqdn, int family, const Address &address) const {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    const auto view = shared_->views.find({wire_fqdn(fqdn), family});
+    const peer::PeerHealth *health =
+        view == shared_->views.end() ? nullptr : view->second.health(address);
+    return health ? health->verdict(monotonic_now(), shared_->hysteresis.damping)
+                  : peer::Verdict::Unknown;
+}
+
+std::string Peering::explain(const std::string &fqdn, int family, const Address &address) const {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    const auto view = shared_->views.find({wire_fqdn(fqdn), family});
+    const peer::PeerHealth *health =
+        view == shared_->views.end() ? nullptr : view->second.health(address);
+    return health ? health->explain(monotonic_now(), shared_->hysteresis) : "not checked yet";
+}
+
+std::vector<std::vector<peer::Testimony>> Peering::ask(const std::string &fqdn,
+                                                       const std::vector<Address> &subjects,
+                                                       const std::vector<Address> &listed,
+                                                       const Address &self,
+                                                       const std::map<Address, bool> &passes,
+                                                       const isolation::Interrupt &interrupt) {
+    const double deadline = config::ask_deadline(settings_, check_seconds_, 1);
+    // A verdict taken since the answering daemon's last round is fresh: a
+    // round apart, plus its checks and its own questions, plus a margin.
+    const double max_age = interval_ + check_seconds_ + deadline + kFreshnessMargin;
+    std::vector<peer::Target> targets;
+    std::vector<size_t> subject_of;
+    for (size_t i = 0; i < subjects.size(); ++i) {
+        peer::Question q;
+        q.subject = subjects[i];
+        q.fqdn = wire_fqdn(fqdn);
+        q.max_age_ms = static_cast<uint32_t>(max_age * 1000);
+        q.wait_ms = static_cast<uint32_t>(std::min<double>(deadline * 1000, peer::kMaxWaitMs));
+        for (const Address &o :
+             peer::observers_to_ask(listed, subjects[i], self, settings_.max_asked, random_)) {
+            targets.push_back(peer::Target{o, q});
+            subject_of.push_back(i);
+        }
+    }
+    std::vector<std::vector<peer::Testimony>> out(subjects.size());
+    if (targets.empty()) return out;
+    const peer::RefusalCounts before = asker_.refusals();
+    const auto replies = asker_.ask(targets, monotonic_now() + deadline, interrupt);
+    count_refusals(before);
+    for (size_t t = 0; t < replies.size(); ++t) {
+        peer::Testimony x;
+        x.heard = replies[t].heard;
+        x.verdict = replies[t].answer.verdict;
+        const auto mine = passes.find(replies[t].peer);
+        x.passes_my_checks = mine != passes.end() && mine->second;
+        out[subject_of[t]].push_back(x);
+    }
+    return out;
+}
+
+void Peering::count_refusals(const peer::RefusalCounts &before) {
+    for (size_t r = 1; r < peer::kRefusalKinds; ++r) {
+        const auto refusal = static_cast<peer::Refusal>(r);
+        const uint64_t added = asker_.refusals().of(refusal) - before.of(refusal);
+        if (added > 0) metrics_.peer_message_refused("asker", peer::refusal_label(refusal), added);
+    }
+}
+
+std::vector<peer::Decision> Peering::consult_removals(const std::string &fqdn, int family,
+                                                      const Address &self,
+                                                      const std::vector<Address> &listed,
+                                                      const std::vector<Address> &candidates,
+                                                      const std::map<Address, bool> &passes,
+                                                      const isolation::Interrupt &interrupt) {
+    const auto heard = ask(fqdn, candidates, listed, self, passes, interrupt);
+    std::vector<peer::Decision> out;
+    const peer::Rule rule{settings_.agreement};
+    for (size_t i = 0; i < candidates.size(); ++i)
+        out.push_back(peer::decide_removal(rule, verdict(fqdn, family, candidates[i]), heard[i]));
+    return out;
+}
+
+peer::SelfDecision Peering::consult_self(const std::string &fqdn, int /*family*/,
+                                         const Address &self, const std::vector<Address> &listed,
+                                         const std::map<Address, bool> &passes,
+                                         const isolation::Interrupt &interrupt) {
+    return peer::decide_self(ask(fqdn, {self}, listed, self, passes, interrupt).front());
+}
+
+bool Peering::first_fallback(const std::string &fqdn, int family, peer::Fallback why) {
+    return fallbacks_said_.insert({wire_fqdn(fqdn), family, static_cast<int>(why)}).second;
+}
+
+}  // namespace adf::loop
