@@ -107,9 +107,10 @@ asan:
 # The multi-host test bed (tests/integration/testbed*.py) under random
 # impairments, at most two hosts at a time, for SOAK_SECONDS; prints events,
 # removals, re-adds, invariant violations and leaked processes, and fails on
-# any violation or leak. SOAK_EVENTS: handled (what the daemon copes with
-# today; `make test` runs 60 s of it), all (adds a broken route and one-way
-# loss on one observer, and a host cut off from its peers), or a
+# any violation or leak. SOAK_EVENTS: handled or all (the same since the
+# daemons decide together: service stop, link down, cut off, DNS outages,
+# flapping, SIGKILL, a broken route and one-way loss on one observer, a host
+# cut off from its peers; `make test` runs 60 s of it), or a
 # comma-separated list of event kinds. Needs root (network namespaces).
 SOAK_SECONDS ?= 300
 SOAK_EVENTS ?= handled

@@ -172,7 +172,10 @@ void Peering::begin_round(double interval, double check_seconds,
     interval_ = interval;
     check_seconds_ = check_seconds;
     std::vector<Address> selves;
-    for (const auto &[family, address] : own) selves.push_back(address);
+    for (const auto &[family, address] : own) {
+        selves.push_back(address);
+        asker_.send_from(address);
+    }
     std::lock_guard<std::mutex> lock(shared_->mutex);
     shared_->own = own;
     shared_->check_seconds = check_seconds;

@@ -361,8 +361,22 @@ int Asker::socket_for(int family) {
                         ? setsockopt(fresh.get(), IPPROTO_IP, IP_RECVERR, &on, sizeof on) == 0
                         : setsockopt(fresh.get(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on) == 0;
     if (!fresh || !ok) return -1;  // errno says why
+    const auto source = sources_.find(family);
+    if (source != sources_.end()) {
+        // Not an address of this host (a public address behind NAT): the
+        // kernel's choice is the best there is.
+        const SocketAddress local = socket_address_of(source->second, 0);
+        (void)bind(fresh.get(), local.get(), local.length);
+    }
     fd = std::move(fresh);
     return fd.get();
+}
+
+void Asker::send_from(const Address &source) {
+    const auto known = sources_.find(source.family);
+    if (known != sources_.end() && known->second == source) return;
+    sources_[source.family] = source;
+    (source.family == 4 ? ipv4_ : ipv6_) = UniqueFd();
 }
 
 std::vector<Reply> Asker::ask(const std::vector<Target> &targets, double deadline,

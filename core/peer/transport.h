@@ -173,6 +173,12 @@ class Asker {
     std::vector<Reply> ask(const std::vector<Target> &targets, double deadline,
                            const isolation::Interrupt &interrupt = {});
 
+    // Questions go out from `source` for its family (this host's address
+    // as DNS lists it, so that the peers know the sender as a member of the
+    // pool) when it is one of the host's; otherwise, and without one, from
+    // the address the kernel chooses.
+    void send_from(const Address &source);
+
     const RefusalCounts &refusals() const { return refusals_; }
 
    private:
@@ -189,6 +195,7 @@ class Asker {
     uint16_t port_;
     UniqueFd ipv4_;
     UniqueFd ipv6_;
+    std::map<int, Address> sources_;  // family -> the address to send from
     RefusalCounts refusals_;
 };
 

@@ -1,0 +1,182 @@
+"""Removal by agreement on loopback: real daemons of one pool (dns-memory,
+check-deadlist with a dead list of their own each, so that one observer can
+see a peer dead that the others see alive), each answering on its own
+127.0.0.x at one UDP port. The protocol side is driven by an independent
+Python implementation of sdk/peer-protocol.md: it asks the daemon, checks
+the answer's MAC, and sends what must be refused (a stranger's question, a
+forged, replayed, stale and oversized one), each refusal then read from the
+daemon's metrics."""
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import socket
+import struct
+import time
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import free_port, wait_until
+from memory_pool import FQDN, SELF, Pool
+
+MEMBER = "127.0.0.12"
+OTHER = "127.0.0.13"
+SILENT = "127.0.0.14"   # listed, runs no daemon
+
+
+def pool_key(path):
+    path.write_text(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    return path
+
+
+def address_bytes(text):
+    return bytes([4]) + socket.inet_aton(text) + bytes(12)
+
+
+def question(key, subject, sent_at_ms=None, max_age_ms=5000, wait_ms=1000, nonce=None):
+    """A question of version 1, signed with `key` (raw bytes)."""
+    sent_at_ms = int(time.time() * 1000) if sent_at_ms is None else sent_at_ms
+    nonce = os.urandom(16) if nonce is None else nonce
+    body = (b"ADFP" + bytes([1, 1, 0, 0]) + struct.pack(">Q", sent_at_ms) + nonce +
+            address_bytes(subject) + struct.pack(">II", max_age_ms, wait_ms) +
+            bytes([len(FQDN)]) + FQDN.encode())
+    return body + hmac.new(key, body, hashlib.sha256).digest(), nonce
+
+
+def read_answer(key, data, nonce):
+    """(verdict, observer, reason) of an answer to the question of `nonce`."""
+    body, mac = data[:-32], data[-32:]
+    assert hmac.compare_digest(hmac.new(key, body, hashlib.sha256).digest(), mac)
+    assert body[:8] == b"ADFP" + bytes([1, 2, 0, 0])
+    assert body[16:32] == nonce
+    verdict = body[32 + 17]
+    observer = socket.inet_ntoa(body[32 + 17 + 5 + 1:32 + 17 + 5 + 5])
+    reason = body[32 + 17 + 5 + 17 + 1:].decode()
+    return verdict, observer, reason
+
+
+def ask(port, data, source, timeout=0.5):
+    """Sends `data` from `source` to the daemon at SELF:`port`; the reply, or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((source, 0))
+        s.settimeout(timeout)
+        s.sendto(data, (SELF, port))
+        try:
+            return s.recv(2048)
+        except socket.timeout:
+            return None
+
+
+def refused(metrics_port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == "autodnsfailover_peer_messages_refused_total":
+                out[(s.labels["side"], s.labels["reason"])] = s.value
+    return out
+
+
+def peers_section(key_path, port, address):
+    return {"key": {"file": str(key_path)}, "listen": address, "port": port}
+
+
+def test_the_daemon_answers_members_and_refuses_strangers_forgeries_replays_stale_and_oversized(
+        tmp_path, daemons):
+    pool = Pool(tmp_path, [SELF, MEMBER, OTHER])
+    key_path = pool_key(tmp_path / "pool.key")
+    key = base64.b64decode(key_path.read_text())
+    port, metrics_port = free_port(), free_port()
+    d = daemons.start(pool.config(peers=peers_section(key_path, port, SELF),
+                                  metrics={"listen": f"127.0.0.1:{metrics_port}"}),
+                      tmp_path / "d.log")
+    d.wait_for_log(f"answering the pool's questions on UDP port {port}")
+    d.wait_for_log("round finished")
+
+    # A member asks about a peer the daemon checks: a signed answer, alive.
+    data, nonce = question(key, OTHER)
+    reply = ask(port, data, MEMBER)
+    assert reply is not None, d.log()
+    verdict, observer, _ = read_answer(key, reply, nonce)
+    assert (verdict, observer) == (1, SELF)
+    # The same datagram again: a replay.
+    assert ask(port, data, MEMBER) is None
+    # A stranger (127.0.0.1 is in no record set), another pool's key, a
+    # question sent 60 s ago, a datagram longer than any message.
+    assert ask(port, question(key, OTHER)[0], "127.0.0.1") is None
+    assert ask(port, question(secrets.token_bytes(32), OTHER)[0], MEMBER) is None
+    stale = question(key, OTHER, sent_at_ms=int(time.time() * 1000) - 60000)[0]
+    assert ask(port, stale, MEMBER) is None
+    assert ask(port, b"ADFP" + bytes(400), MEMBER) is None
+
+    counts = wait_until(lambda: (lambda c: c if len(c) >= 5 else None)(refused(metrics_port)),
+                        what="five refusals counted")
+    for reason in ("replayed", "unknown_sender", "bad_mac", "stale", "oversized"):
+        assert counts.get(("server", reason)) == 1, (reason, counts)
+    # A peer nobody listed is not tracked.
+    data, nonce = question(key, "127.0.0.99")
+    verdict, _, reason = read_answer(key, ask(port, data, MEMBER), nonce)
+    assert verdict == 6, reason
+
+
+def start_pool(tmp_path, daemons, observers, listed):
+    """Daemons at `observers` (each with its own dead list) in a pool that
+    lists `listed`; returns (pool, {address: (daemon, dead list path)})."""
+    pool = Pool(tmp_path, listed)
+    key_path = pool_key(tmp_path / "pool.key")
+    port = free_port()
+    started = {}
+    for address in observers:
+        dead = tmp_path / f"dead-{address}.txt"
+        dead.write_text("")
+        config = pool.config(self_address=address, name=f"d-{address}",
+                             ipaddr={"plugin": "static", "address": address},
+                             check={"plugin": "check-deadlist", "dead_file": str(dead)},
+                             peers=peers_section(key_path, port, address))
+        started[address] = (daemons.start(config, tmp_path / f"{address}.log"), dead)
+    for d, _ in started.values():
+        d.wait_for_log("round finished")
+    return pool, started
+
+
+def test_one_observer_that_sees_a_healthy_peer_dead_is_outvoted_and_a_dead_one_goes(
+        tmp_path, daemons):
+    observers = [SELF, MEMBER, OTHER]
+    pool, started = start_pool(tmp_path, daemons, observers, observers + [SILENT])
+    # Only SELF's checks fail on MEMBER (its route to it, say): the others
+    # see it alive, so it stays, and SELF says why.
+    started[SELF][1].write_text(MEMBER + "\n")
+    d = started[SELF][0]
+    d.wait_for_log(f"peer {MEMBER} seems dead to me, but it stays")
+    time.sleep(2.0)   # ten rounds
+    assert MEMBER in pool.addresses(), d.log()
+    assert "1 of 2 observers (this one included) see it out; 1 see it alive" in d.log()
+    started[SELF][1].write_text("")
+    # SILENT's service dies for everyone: confirmed and removed.
+    for _, dead in started.values():
+        dead.write_text(SILENT + "\n")
+    wait_until(lambda: SILENT not in pool.addresses(), what="the dead peer removed")
+    assert pool.addresses() == sorted(observers)
+    assert any(f"peer {SILENT} is dead:" in started[a][0].log() for a in observers)
+
+
+def test_a_host_its_peers_see_dead_does_not_re_add_itself_until_they_see_it_again(
+        tmp_path, daemons):
+    observers = [SELF, MEMBER, OTHER]
+    pool, started = start_pool(tmp_path, daemons, observers, observers)
+    # MEMBER and OTHER see SELF dead; SELF's own check passes. They remove it.
+    for address in (MEMBER, OTHER):
+        started[address][1].write_text(SELF + "\n")
+    wait_until(lambda: SELF not in pool.addresses(), what=f"{SELF} removed")
+    d = started[SELF][0]
+    d.wait_for_log("2 of 2 peers cannot reach me: not re-adding myself; check this host's network")
+    time.sleep(1.0)   # five rounds: it stays out
+    assert SELF not in pool.addresses(), d.log()
+    # They see it again: after `rise` good checks it re-adds itself.
+    for address in (MEMBER, OTHER):
+        started[address][1].write_text("")
+    wait_until(lambda: SELF in pool.addresses(), what=f"{SELF} back")
+    assert "added myself" in d.log()
