@@ -118,9 +118,12 @@ soak: build deps-test
 	ADF_BUILD_DIR=$(abspath $(BUILD)) /usr/bin/python3 tests/integration/testbed_scenarios.py \
 		soak --seconds $(SOAK_SECONDS) --events $(SOAK_EVENTS) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
-bench: build
+# The daemon benchmark, then detection times on the multi-host test bed
+# (bench/detection.py: p50/p95 of service stop and silent host; needs root).
+bench: build deps-test
 	cmake --build $(BUILD) --target bench
 	ADF_BUILD_DIR=$(abspath $(BUILD)) bench/run.sh
+	ADF_BUILD_DIR=$(abspath $(BUILD)) /usr/bin/python3 bench/detection.py
 
 # Into /usr/local by default (PREFIX=/opt/adf or DESTDIR=... for elsewhere);
 # the unit goes where systemd looks for that prefix.

@@ -200,20 +200,22 @@ void Peering::observe(const std::string &fqdn, int family,
             view.observe(v.address, v.alive, v.reason(), monotonic_now(), shared_->hysteresis);
 }
 
+const peer::PeerHealth *Peering::health_of(const std::string &fqdn, int family,
+                                           const Address &address) const {
+    const auto view = shared_->views.find({wire_fqdn(fqdn), family});
+    return view == shared_->views.end() ? nullptr : view->second.health(address);
+}
+
 peer::Verdict Peering::verdict(const std::string &fqdn, int family, const Address &address) const {
     std::lock_guard<std::mutex> lock(shared_->mutex);
-    const auto view = shared_->views.find({wire_fqdn(fqdn), family});
-    const peer::PeerHealth *health =
-        view == shared_->views.end() ? nullptr : view->second.health(address);
+    const peer::PeerHealth *health = health_of(fqdn, family, address);
     return health ? health->verdict(monotonic_now(), shared_->hysteresis.damping)
                   : peer::Verdict::Unknown;
 }
 
 std::string Peering::explain(const std::string &fqdn, int family, const Address &address) const {
     std::lock_guard<std::mutex> lock(shared_->mutex);
-    const auto view = shared_->views.find({wire_fqdn(fqdn), family});
-    const peer::PeerHealth *health =
-        view == shared_->views.end() ? nullptr : view->second.health(address);
+    const peer::PeerHealth *health = health_of(fqdn, family, address);
     return health ? health->explain(monotonic_now(), shared_->hysteresis) : "not checked yet";
 }
 

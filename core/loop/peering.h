@@ -22,6 +22,7 @@
 #include "isolation/check_runner.h"
 #include "metrics/metrics.h"
 #include "peer/agreement.h"
+#include "peer/hysteresis.h"
 #include "peer/transport.h"
 #include "service/reactor.h"
 
@@ -82,6 +83,9 @@ class Peering {
     struct Shared;  // the views, the roster and the settings, under a lock
 
    private:
+    // What the view holds on `address` (null: nothing); the lock held.
+    const peer::PeerHealth *health_of(const std::string &fqdn, int family,
+                                      const Address &address) const;
     std::vector<std::vector<peer::Testimony>> ask(const std::string &fqdn,
                                                   const std::vector<Address> &subjects,
                                                   const std::vector<Address> &listed,

@@ -117,7 +117,7 @@ def test_sigkilled_daemon_is_restarted_by_its_supervisor_and_dns_does_not_change
 
 def test_flapping_service_is_held_out_by_damping_after_a_bounded_number_of_changes(bed):
     """Each flap costs a removal and a re-add until the observers' damping
-    holds the service out (the bed's half-life of 8 s: at its fourth flap,
+    holds the service out (the bed's half-life of 8 s: by its fourth flap,
     README "Deciding together"); then DNS stays still while it flaps, and
     the host is back within max_suppress after it stops."""
     run = reported(scenarios.flapping(bed, duration=30.0, period=3.0))
