@@ -139,7 +139,7 @@ class Daemon {
     bool start_services() {
         try {
             services_.apply(services_config(cfg()));
-            if (cfg().peers) start_peering(std::make_unique<Peering>(cfg(), metrics_));
+            if (cfg().peers) start_peering(std::make_unique<Peering>(cfg(), metrics_), cfg());
             return true;
         } catch (const std::exception &e) {
             log::critical(fmt::format("cannot start: {}", e.what()), {"", "", "", "", "start_failed"});
@@ -313,14 +313,14 @@ class Daemon {
     }
 
     // The peer server joins the service thread; the loop asks through `peering`.
-    void start_peering(std::unique_ptr<Peering> peering) {
+    void start_peering(std::unique_ptr<Peering> peering, const config::Config &config) {
         peering_ = std::move(peering);
         services_.set_participant("peers", peering_->take_server());
         log::info(fmt::format("answering the pool's questions on UDP port {}; removals need the "
                               "other observers' agreement ({})",
                               peering_->port(),
-                              cfg().peers && cfg().peers->agreement > 0
-                                  ? fmt::format("{} confirmations", cfg().peers->agreement)
+                              config.peers->agreement > 0
+                                  ? fmt::format("{} confirmations", config.peers->agreement)
                                   : std::string("a majority")),
                   {"", "", "", "", "peers_listening"});
     }
@@ -329,7 +329,7 @@ class Daemon {
     // gone stops the server, and one that stays takes what it can at once.
     void reload_peering(const config::Config &fresh, std::unique_ptr<Peering> peering) {
         if (peering) {
-            start_peering(std::move(peering));
+            start_peering(std::move(peering), fresh);
         } else if (!fresh.peers && peering_) {
             services_.set_participant("peers", nullptr);
             peering_.reset();
@@ -668,7 +668,11 @@ class Daemon {
             return false;
         }
         events_.resolve(Kind::SelfFenced, fqdn, family);
-        if (d.outcome == peer::SelfOutcome::FallBack)
+        // A set that holds nobody else (a pool starting) leaves nobody to
+        // ask: nothing falls back from anything.
+        const bool alone = std::all_of(listed.begin(), listed.end(),
+                                       [&](const Address &a) { return a == self; });
+        if (d.outcome == peer::SelfOutcome::FallBack && !alone)
             fallback(fqdn, family, d.why, d.message, self.text());
         else
             log::info(d.message, {fqdn, record_type(family), self.text(), "", "self_confirmed"});

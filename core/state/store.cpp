@@ -146,18 +146,6 @@ Snapshot Store::snapshot() const {
     return state_;
 }
 
-std::optional<PeerState> Store::verdict_on(const std::string &address, double not_before) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::optional<PeerState> best;
-    for (const auto &set : state_.sets) {
-        const auto found = set.peers.find(address);
-        if (found == set.peers.end() || found->second.checked.monotonic < not_before) continue;
-        if (!best || found->second.checked.monotonic > best->checked.monotonic)
-            best = found->second;
-    }
-    return best;
-}
-
 // ------------------------------------------------------------------- JSON
 
 namespace {
