@@ -50,6 +50,8 @@ struct SetState {
     Stamp read_failing_since;
     size_t read_failures = 0;          // failed reads in a row
     std::map<std::string, PeerState> peers;  // the peers of `records`
+    std::string self_fenced;  // why this host stays out (its peers see it dead); "" when not
+    Stamp self_fenced_since;
 };
 
 // One backend: the dns plugin, or the DNS servers of read_from.

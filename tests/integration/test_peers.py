@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import signal
 import socket
 import struct
 import time
@@ -18,7 +19,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import free_port, wait_until
+from conftest import free_port, run, wait_until
 from memory_pool import FQDN, SELF, Pool
 
 MEMBER = "127.0.0.12"
@@ -123,8 +124,9 @@ def test_the_daemon_answers_members_and_refuses_strangers_forgeries_replays_stal
 
 
 def start_pool(tmp_path, daemons, observers, listed):
-    """Daemons at `observers` (each with its own dead list) in a pool that
-    lists `listed`; returns (pool, {address: (daemon, dead list path)})."""
+    """Daemons at `observers` (each with its own dead list and control
+    socket) in a pool that lists `listed`; returns (pool, {address:
+    (daemon, dead list path)})."""
     pool = Pool(tmp_path, listed)
     key_path = pool_key(tmp_path / "pool.key")
     port = free_port()
@@ -135,7 +137,8 @@ def start_pool(tmp_path, daemons, observers, listed):
         config = pool.config(self_address=address, name=f"d-{address}",
                              ipaddr={"plugin": "static", "address": address},
                              check={"plugin": "check-deadlist", "dead_file": str(dead)},
-                             peers=peers_section(key_path, port, address))
+                             peers=peers_section(key_path, port, address),
+                             control={"socket": str(tmp_path / f"{address}.sock")})
         started[address] = (daemons.start(config, tmp_path / f"{address}.log"), dead)
     for d, _ in started.values():
         d.wait_for_log("round finished")
@@ -175,8 +178,34 @@ def test_a_host_its_peers_see_dead_does_not_re_add_itself_until_they_see_it_agai
     d.wait_for_log("2 of 2 peers cannot reach me: not re-adding myself; check this host's network")
     time.sleep(1.0)   # five rounds: it stays out
     assert SELF not in pool.addresses(), d.log()
+    shown = run(["status", "-c", str(tmp_path / f"d-{SELF}.json")])
+    assert "STAYING OUT since" in shown.stdout, shown.stdout + shown.stderr
+    assert "2 of 2 peers cannot reach me" in shown.stdout
     # They see it again: after `rise` good checks it re-adds itself.
     for address in (MEMBER, OTHER):
         started[address][1].write_text("")
     wait_until(lambda: SELF in pool.addresses(), what=f"{SELF} back")
     assert "added myself" in d.log()
+
+
+def test_a_reload_keeps_the_listener_says_what_needs_a_restart_and_can_stop_it(
+        tmp_path, daemons):
+    pool = Pool(tmp_path, [SELF, MEMBER])
+    key_path = pool_key(tmp_path / "pool.key")
+    key = base64.b64decode(key_path.read_text())
+    port = free_port()
+    d = daemons.start(pool.config(peers=peers_section(key_path, port, SELF)), tmp_path / "d.log")
+    d.wait_for_log("round finished")
+    # Another port and rule: the rule applies, the port waits for a restart.
+    pool.config(peers={**peers_section(key_path, free_port(), SELF), "agreement": 1})
+    d.signal(signal.SIGHUP)
+    d.wait_for_log("peers.port changed: the peer server keeps the old value until the daemon "
+                   "is restarted")
+    data, nonce = question(key, MEMBER)
+    assert read_answer(key, ask(port, data, MEMBER), nonce)[0] == 1
+    # No peers section: the server stops, the daemon decides alone.
+    pool.config()
+    d.signal(signal.SIGHUP)
+    d.wait_for_log("peers section gone")
+    wait_until(lambda: ask(port, question(key, MEMBER)[0], MEMBER, timeout=0.2) is None,
+               what="the peer server stopped")
