@@ -360,8 +360,12 @@ class Daemon {
         const Step self = self_check(selves);
         if (self == Step::Skipped) return Step::Ok;
         if (self != Step::Ok) return self;
-        if (peering_)
-            peering_->begin_round(interval_, timer().check_timeout() * timer().attempts(), own);
+        if (peering_) {
+            isolation::Limits limits;
+            limits.timeout = timer().check_timeout();
+            limits.attempts = timer().attempts();
+            peering_->begin_round(interval_, limits, own);
+        }
         for (const auto &fqdn : cfg().fqdns)
             for (const auto &[family, address] : own) {
                 const Step step = reconcile(fqdn, family, address);
@@ -675,7 +679,7 @@ class Daemon {
         if (d.outcome == peer::SelfOutcome::FallBack && !alone)
             fallback(fqdn, family, d.why, d.message, self.text());
         else
-            log::info(d.message, {fqdn, record_type(family), self.text(), "", "self_confirmed"});
+            log::info(d.message, {fqdn, self.text(), "", "", "self_confirmed", family});
         return true;
     }
 

@@ -4,14 +4,17 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <mutex>
 
 #include <fmt/format.h>
 
 #include "logging/log.h"
+#include "loop/on_demand.h"
 #include "peer/opinion.h"
 #include "peer/roster.h"
 #include "peer/view.h"
+#include "plugin/kinds.h"
 #include "util/clock.h"
 
 namespace adf::loop {
@@ -22,7 +25,9 @@ struct Peering::Shared {
     peer::Roster roster;
     std::map<int, Address> own;
     peer::HysteresisSettings hysteresis;
-    double check_seconds = 1;
+    isolation::Limits limits;  // one check: the round's timeout and attempts
+    double check_seconds = 1;  // limits' timeout x attempts
+    std::shared_ptr<OnDemandChecks> on_demand;
 };
 
 namespace {
@@ -30,6 +35,13 @@ namespace {
 // Datagrams served per readiness of a socket before the other participants
 // get their turn: a flood of questions cannot starve metrics and status.
 constexpr int kServedPerWake = 256;
+
+// Questions waiting for a check made for them at most; more are answered
+// unknown at once (a check costs a process).
+constexpr size_t kMaxDeferred = 64;
+
+// How often the server forgets the questions whose askers stopped waiting.
+constexpr double kExpirePeriod = 0.5;
 
 // How much older than a round apart a stored verdict may be and still
 // answer a question: the answering daemon's round may be late by this.
@@ -47,11 +59,23 @@ class PeerServer : public service::Participant {
 
     void fds(std::vector<pollfd> &out) override {
         for (int fd : server_->descriptors()) out.push_back(pollfd{fd, POLLIN, 0});
+        on_demand_ = on_demand();
+        if (on_demand_) out.push_back(pollfd{on_demand_->ready_fd(), POLLIN, 0});
+    }
+
+    double deadline() override {
+        return server_->deferred() > 0 ? monotonic_now() + kExpirePeriod
+                                       : std::numeric_limits<double>::infinity();
     }
 
     void run(const std::vector<pollfd> &ready, double /*now*/) override {
+        server_->expire_deferred(peer::wall_clock_ms());
         for (const pollfd &p : ready) {
             if (!(p.revents & POLLIN)) continue;
+            if (on_demand_ && p.fd == on_demand_->ready_fd()) {
+                answer_checked(on_demand_->take());
+                continue;
+            }
             for (int i = 0; i < kServedPerWake; ++i) {
                 const auto served = server_->serve_one(
                     p.fd, [this](const Address &a) { return is_member(a); },
@@ -63,6 +87,37 @@ class PeerServer : public service::Participant {
     }
 
    private:
+    std::shared_ptr<OnDemandChecks> on_demand() {
+        std::lock_guard<std::mutex> lock(shared_->mutex);
+        return shared_->on_demand;
+    }
+
+    // Checks made for questions: each verdict joins the view, and the
+    // questions waiting for it get their answer.
+    void answer_checked(const std::vector<OnDemandChecks::Done> &done) {
+        std::vector<std::pair<uint64_t, peer::Answer>> answers;
+        {
+            std::lock_guard<std::mutex> lock(shared_->mutex);
+            const double now = monotonic_now();
+            for (const auto &d : done) {
+                const int family = d.request.address.family;
+                const auto view = shared_->views.find({d.request.fqdn, family});
+                const auto own = shared_->own.find(family);
+                if (view == shared_->views.end() || own == shared_->own.end()) continue;
+                if (!d.verdict.host_fault)
+                    view->second.observe(d.request.address, d.verdict.alive, d.verdict.reason(),
+                                         now, shared_->hysteresis);
+                peer::Question any_age{d.request.address, d.request.fqdn,
+                                       std::numeric_limits<uint32_t>::max(), 0};
+                answers.emplace_back(d.request.ticket,
+                                     view->second.answer(any_age, now, shared_->hysteresis,
+                                                         own->second, shared_->check_seconds));
+            }
+        }
+        for (auto &[ticket, answer] : answers)
+            server_->answer_later(ticket, std::move(answer), peer::wall_clock_ms());
+    }
+
     bool is_member(const Address &address) {
         std::lock_guard<std::mutex> lock(shared_->mutex);
         return shared_->roster.contains(address, monotonic_now());
@@ -82,6 +137,14 @@ class PeerServer : public service::Participant {
         const auto view = shared_->views.find({inquiry.question.fqdn, family});
         if (view == shared_->views.end())
             return peer::no_verdict(peer::Verdict::NotTracked, observer, "I do not watch that name");
+        const double now = monotonic_now();
+        if (shared_->on_demand && inquiry.may_defer &&
+            view->second.needs_check(inquiry.question, now, shared_->check_seconds)) {
+            shared_->on_demand->request({inquiry.ticket, inquiry.question.fqdn,
+                                         inquiry.question.subject},
+                                        shared_->limits);
+            return std::nullopt;  // answered by answer_checked()
+        }
         return view->second.answer(inquiry.question, monotonic_now(), shared_->hysteresis,
                                    observer, shared_->check_seconds);
     }
@@ -99,13 +162,20 @@ class PeerServer : public service::Participant {
     std::unique_ptr<peer::Server> server_;
     std::shared_ptr<Peering::Shared> shared_;
     metrics::Metrics &metrics_;
+    std::shared_ptr<OnDemandChecks> on_demand_;  // as of the last fds()
 };
 
 peer::ServerSettings server_settings(const config::Peers &peers) {
     peer::ServerSettings s;
     s.keys = peers.keys;
     s.window_ms = static_cast<uint64_t>(peers.clock_window * 1000);
+    s.max_deferred = kMaxDeferred;
     return s;
+}
+
+std::shared_ptr<OnDemandChecks> on_demand_checks(const config::Config &config) {
+    return std::make_shared<OnDemandChecks>(
+        isolation::HelperSetup{config.check, plugin::plugin_dirs_of(config), config.logging});
 }
 
 }  // namespace
@@ -134,6 +204,7 @@ Peering::Peering(const config::Config &config, metrics::Metrics &metrics)
     }
     port_ = server->port();
     shared_->hysteresis = settings_.hysteresis;
+    shared_->on_demand = on_demand_checks(config);
     server_ = std::make_unique<PeerServer>(std::move(server), shared_, metrics_);
 }
 
@@ -157,19 +228,23 @@ std::string Peering::reconfigure(const config::Config &config) {
     settings_.listen = old.listen;
     settings_.port = old.port;
     settings_.clock_window = old.clock_window;
+    std::shared_ptr<OnDemandChecks> fresh_checks = on_demand_checks(config);
     {
         std::lock_guard<std::mutex> lock(shared_->mutex);
         shared_->hysteresis = settings_.hysteresis;
+        std::swap(shared_->on_demand, fresh_checks);  // the reload's check section
     }
+    fresh_checks.reset();  // the old one's thread ends here, outside the lock
     fallbacks_said_.clear();
     if (kept.empty()) return "";
     return fmt::format("{} changed: the peer server keeps the old value until the daemon is "
                        "restarted", fmt::join(kept, ", "));
 }
 
-void Peering::begin_round(double interval, double check_seconds,
+void Peering::begin_round(double interval, const isolation::Limits &limits,
                           const std::map<int, Address> &own) {
     interval_ = interval;
+    const double check_seconds = limits.timeout * std::max(1u, limits.attempts);
     check_seconds_ = check_seconds;
     std::vector<Address> selves;
     for (const auto &[family, address] : own) {
@@ -178,6 +253,7 @@ void Peering::begin_round(double interval, double check_seconds,
     }
     std::lock_guard<std::mutex> lock(shared_->mutex);
     shared_->own = own;
+    shared_->limits = limits;
     shared_->check_seconds = check_seconds;
     shared_->roster.saw(selves, monotonic_now());
 }

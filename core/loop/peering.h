@@ -2,9 +2,10 @@
 // the I/O around the pure decisions of peer/ (agreement.h, hysteresis.h,
 // view.h). It holds this daemon's view of every record set, shared with
 // the peer server that answers the other daemons from it on the service
-// thread (a Participant of service/reactor.h), and asks the other
-// observers, from the loop thread, before a removal and before this host
-// adds itself back. What it decides is returned to the loop, which emits
+// thread (a Participant of service/reactor.h), checking an address now
+// when the question wants a fresher verdict than it holds (on_demand.h),
+// and asks the other observers, from the loop thread, before a removal and
+// before this host adds itself back. What it decides is returned to the loop, which emits
 // the events and makes the writes.
 #pragma once
 
@@ -41,14 +42,15 @@ class Peering {
     std::unique_ptr<service::Participant> take_server();
     uint16_t port() const { return port_; }
 
-    // A reload: the rule, the hysteresis, ask_timeout and max_asked follow
-    // it; a changed key, listen address or port needs a restart (the
+    // A reload: the rule, the hysteresis, ask_timeout, max_asked and the
+    // check section of the checks made for questions follow it; a changed key, listen address or port needs a restart (the
     // server keeps its socket): returns what was not applied, "" when all was.
     std::string reconfigure(const config::Config &config);
 
-    // Before each round: how often rounds come (seconds), what one check
-    // takes at most (attempts x timeout), and this host's own addresses.
-    void begin_round(double interval, double check_seconds, const std::map<int, Address> &own);
+    // Before each round: how often rounds come (seconds), one check's
+    // timeout and attempts, and this host's own addresses.
+    void begin_round(double interval, const isolation::Limits &limits,
+                     const std::map<int, Address> &own);
 
     // The addresses to check for one set: the listed peers, then those that
     // left it recently or still carry a flap penalty (peer::SetView). Every

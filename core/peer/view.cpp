@@ -44,6 +44,12 @@ const PeerHealth *SetView::health(const Address &address) const {
     return found == tracked_.end() ? nullptr : &found->second.health;
 }
 
+bool SetView::needs_check(const Question &question, double now, double check_seconds) const {
+    const auto found = tracked_.find(question.subject);
+    return found != tracked_.end() && answer_source(&found->second.health, question, now,
+                                                    check_seconds) == AnswerSource::CheckNow;
+}
+
 Answer SetView::answer(const Question &question, double now, const HysteresisSettings &settings,
                        const Address &observer, double check_seconds) const {
     const auto found = tracked_.find(question.subject);

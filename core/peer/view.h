@@ -40,6 +40,11 @@ class SetView {
     Answer answer(const Question &question, double now, const HysteresisSettings &settings,
                   const Address &observer, double check_seconds) const;
 
+    // Whether `question` is about an address tracked here whose verdict is
+    // too old for it, and a check made now would end before the asker
+    // stops waiting: then check it, observe(), and answer (opinion.h).
+    bool needs_check(const Question &question, double now, double check_seconds) const;
+
    private:
     struct Tracked {
         PeerHealth health;

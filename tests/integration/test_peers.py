@@ -209,3 +209,29 @@ def test_a_reload_keeps_the_listener_says_what_needs_a_restart_and_can_stop_it(
     d.wait_for_log("peers section gone")
     wait_until(lambda: ask(port, question(key, MEMBER)[0], MEMBER, timeout=0.2) is None,
                what="the peer server stopped")
+
+
+def test_a_question_that_wants_a_fresher_verdict_is_answered_by_a_check_made_now(
+        tmp_path, daemons):
+    """MEMBER runs a round every 30 s, so its verdict on OTHER is older than
+    SELF's questions allow (SELF runs every 0.2 s): it checks OTHER when
+    asked, and SELF removes OTHER on their agreement, not by falling back
+    to its own view."""
+    pool = Pool(tmp_path, [SELF, MEMBER, OTHER])
+    key_path = pool_key(tmp_path / "pool.key")
+    port = free_port()
+    started = {}
+    for address, interval in ((SELF, 0.2), (MEMBER, 30)):
+        config = pool.config(self_address=address, name=f"d-{address}",
+                             ipaddr={"plugin": "static", "address": address},
+                             timer={"interval": interval},
+                             peers=peers_section(key_path, port, address))
+        started[address] = daemons.start(config, tmp_path / f"{address}.log")
+    for d in started.values():
+        d.wait_for_log("round finished")
+    time.sleep(2.5)   # MEMBER's verdicts are older than SELF's questions allow
+    pool.kill(OTHER)
+    wait_until(lambda: OTHER not in pool.addresses(), what=f"{OTHER} removed")
+    log = started[SELF].log()
+    assert f"peer {OTHER} is dead: 2 of 2 observers (this one included) see it out" in log, log
+    assert "agreement_fallback" not in log and "single-observer rule decides" not in log, log

@@ -79,3 +79,14 @@ TEST_CASE("view: a peer that comes back is recovering until rise good checks in 
     view.observe(kPeer, true, "", 2, s);
     CHECK(view.answer(question_about(kPeer, 5), 2.5, s, kSelf, 1).verdict == Verdict::Alive);
 }
+
+TEST_CASE("view: a question that wants a fresher verdict asks for a check, if one ends in time") {
+    SetView view;
+    HysteresisSettings s;
+    view.to_check({kSelf, kPeer}, kSelf, 0, s);
+    view.observe(kPeer, true, "", 0, s);
+    CHECK_FALSE(view.needs_check(question_about(kPeer, 5, 1.25), 1, 1));  // fresh enough
+    CHECK(view.needs_check(question_about(kPeer, 0.5, 1.25), 1, 1));      // too old: check now
+    CHECK_FALSE(view.needs_check(question_about(kPeer, 0.5, 1.0), 1, 1)); // would end too late
+    CHECK_FALSE(view.needs_check(question_about(kOther, 0.5, 1.25), 1, 1));  // not tracked
+}
