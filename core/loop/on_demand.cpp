@@ -1,7 +1,5 @@
 #include "loop/on_demand.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "logging/log.h"
+#include "util/thread.h"
 
 namespace adf::loop {
 namespace {
@@ -38,13 +37,7 @@ void drain_fd(int fd) {
 
 OnDemandChecks::OnDemandChecks(isolation::HelperSetup setup)
     : setup_(std::move(setup)), ready_(make_eventfd()), stop_(make_eventfd()) {
-    // Signals stay the loop thread's: the thread starts with them blocked.
-    sigset_t blocked, previous;
-    sigemptyset(&blocked);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&blocked, sig);
-    pthread_sigmask(SIG_BLOCK, &blocked, &previous);
-    thread_ = std::thread([this] { run(); });
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    thread_ = thread_without_signals([this] { run(); });
 }
 
 OnDemandChecks::~OnDemandChecks() {
