@@ -107,9 +107,10 @@ asan:
 # The multi-host test bed (tests/integration/testbed*.py) under random
 # impairments, at most two hosts at a time, for SOAK_SECONDS; prints events,
 # removals, re-adds, invariant violations and leaked processes, and fails on
-# any violation or leak. SOAK_EVENTS: handled (what the daemon copes with
-# today; `make test` runs 60 s of it), all (adds a broken route and one-way
-# loss on one observer, and a host cut off from its peers), or a
+# any violation or leak. SOAK_EVENTS: handled or all (the same since the
+# daemons decide together: service stop, link down, cut off, DNS outages,
+# flapping, SIGKILL, a broken route and one-way loss on one observer, a host
+# cut off from its peers; `make test` runs 60 s of it), or a
 # comma-separated list of event kinds. Needs root (network namespaces).
 SOAK_SECONDS ?= 300
 SOAK_EVENTS ?= handled
@@ -117,9 +118,12 @@ soak: build deps-test
 	ADF_BUILD_DIR=$(abspath $(BUILD)) /usr/bin/python3 tests/integration/testbed_scenarios.py \
 		soak --seconds $(SOAK_SECONDS) --events $(SOAK_EVENTS) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
-bench: build
+# The daemon benchmark, then detection times on the multi-host test bed
+# (bench/detection.py: p50/p95 of service stop and silent host; needs root).
+bench: build deps-test
 	cmake --build $(BUILD) --target bench
 	ADF_BUILD_DIR=$(abspath $(BUILD)) bench/run.sh
+	ADF_BUILD_DIR=$(abspath $(BUILD)) /usr/bin/python3 bench/detection.py
 
 # Into /usr/local by default (PREFIX=/opt/adf or DESTDIR=... for elsewhere);
 # the unit goes where systemd looks for that prefix.

@@ -52,6 +52,21 @@ int check_config(const std::string &config_path) {
             fmt::print("  hostname: {} -> {} (hostname_rewrite {})\n", config.hostname,
                        config.fqdn_hostname, config.hostname_rewrite);
         print_operations(config);
+        if (config.peers) {
+            const config::Peers &p = *config.peers;
+            fmt::print("  peers: UDP {}:{}, removal by {}, asking {} at most, waiting {:g} s; "
+                       "rise {}, fall {}, damping {}\n",
+                       p.listen ? p.listen->text() : std::string("*"), p.port,
+                       p.agreement == 0 ? std::string("a majority")
+                                        : fmt::format("{} confirmation(s)", p.agreement),
+                       p.max_asked,
+                       config::ask_deadline(p, plugins.timer->check_timeout(),
+                                            plugins.timer->attempts()),
+                       p.hysteresis.rise, p.hysteresis.fall,
+                       p.hysteresis.damping.enabled ? "on" : "off");
+        } else {
+            fmt::print("  peers: off (each daemon decides alone)\n");
+        }
         return kExitOk;
     } catch (const std::exception &e) {
         print_error(e.what());

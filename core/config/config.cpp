@@ -19,6 +19,8 @@
 #include <fmt/format.h>
 
 #include "config/hostname.h"
+#include "config/string_source.h"
+#include "config/validator.h"
 #include "events/event.h"
 #include "net/address.h"
 
@@ -56,78 +58,6 @@ bool is_host_name(const std::string &name) {
     }
     return true;
 }
-
-// Reads the whole object with every error collected, so an operator fixes
-// the file in one go instead of one error per restart.
-class Validator {
-   public:
-    explicit Validator(std::string source) : source_(std::move(source)) {}
-
-    void fail(const std::string &path, const std::string &what) {
-        std::string prefix = source_.empty() ? "config" : source_;
-        errors_.push_back(path.empty() ? fmt::format("{}: {}", prefix, what)
-                                       : fmt::format("{}: {}: {}", prefix, path, what));
-    }
-    void expected(const std::string &path, const std::string &what, const json &got) {
-        fail(path, fmt::format("expected {}, got {}", what, shown(got)));
-    }
-
-    std::vector<std::string> take_errors() { return std::move(errors_); }
-
-    // An integer in [low, high]. `word`: a word the caller also accepts
-    // ("auto", "all"), named in the error.
-    std::optional<long long> integer(const json &value, const std::string &path, long long low,
-                                     long long high, const char *word = nullptr) {
-        std::optional<long long> n;
-        if (value.is_number_unsigned()) {
-            auto u = value.get<unsigned long long>();
-            if (u <= static_cast<unsigned long long>(std::numeric_limits<long long>::max()))
-                n = static_cast<long long>(u);
-        } else if (value.is_number_integer()) {
-            n = value.get<long long>();
-        }
-        if (!n || *n < low || *n > high) {
-            expected(path,
-                     fmt::format("{}an integer from {} to {}",
-                                 word ? fmt::format("\"{}\" or ", word) : "", low, high),
-                     value);
-            return std::nullopt;
-        }
-        return n;
-    }
-
-    std::optional<double> number(const json &value, const std::string &path, double low,
-                                 double high) {
-        if (!value.is_number() || !(value.get<double>() >= low && value.get<double>() <= high)) {
-            expected(path, fmt::format("a number from {} to {}", low, high), value);
-            return std::nullopt;
-        }
-        return value.get<double>();
-    }
-
-    std::optional<std::string> non_empty_string(const json &value, const std::string &path,
-                                                const std::string &what) {
-        if (!value.is_string() || value.get<std::string>().empty()) {
-            expected(path, what, value);
-            return std::nullopt;
-        }
-        return value.get<std::string>();
-    }
-
-    // Reports keys of `object` that are not in `known`, under `prefix`.
-    void unknown_keys(const json &object, const std::string &prefix,
-                      std::initializer_list<const char *> known) {
-        for (const auto &item : object.items()) {
-            bool is_known = std::any_of(known.begin(), known.end(),
-                                        [&](const char *key) { return item.key() == key; });
-            if (!is_known) fail(display_path(prefix, "/" + pointer_token(item.key())), "unknown key");
-        }
-    }
-
-   private:
-    std::string source_;
-    std::vector<std::string> errors_;
-};
 
 std::string index_path(const std::string &key, size_t index) {
     return fmt::format("{}[{}]", key, index);
@@ -713,7 +643,7 @@ Config read_config(Validator &v, const json &root, const std::string &source) {
     v.unknown_keys(root, "", {"fqdn", "hostname", "hostname_rewrite", "plugin_dirs", "ipaddr",
                               "dns", "check", "timer", "safety", "note", "max_parallel_checks",
                               "families", "logging", "read_from", "notify", "metrics",
-                              "control"});
+                              "control", "peers"});
 
     read_hostname(v, root, config);
     if (auto it = root.find("fqdn"); it != root.end())
@@ -753,6 +683,7 @@ Config read_config(Validator &v, const json &root, const std::string &source) {
     if (auto it = root.find("control"); it != root.end()) config.control = read_control(v, *it);
     if (auto it = root.find("read_from"); it != root.end())
         config.read_from = read_read_from(v, *it);
+    if (auto it = root.find("peers"); it != root.end()) config.peers = read_peers(v, *it);
     return config;
 }
 
@@ -833,37 +764,6 @@ std::string unescape_token(const std::string &token) {
 }
 
 }  // namespace
-
-adf::Result<std::string> resolve_string(const json &value) {
-    using R = adf::Result<std::string>;
-    if (value.is_string()) return value.get<std::string>();
-    const auto source_of = [&](const char *key) -> const json * {
-        if (!value.is_object() || value.size() != 1) return nullptr;
-        auto found = value.find(key);
-        return found != value.end() && found->is_string() ? &*found : nullptr;
-    };
-    if (const json *name = source_of("env")) {
-        const std::string variable = name->get<std::string>();
-        const char *content = std::getenv(variable.c_str());
-        if (content == nullptr)
-            return R::failure(fmt::format("environment variable {} is not set", variable));
-        return std::string(content);
-    }
-    if (const json *file = source_of("file")) {
-        adf::Result<std::string> read =
-            adf::read_regular_file(file->get<std::string>(), kMaxSecretFileBytes);
-        // The whole path (no file has a longer one), so the message names the file.
-        if (!read)
-            return R::failure(fmt::format("{{\"file\": {}}}: {}", shown(*file, PATH_MAX),
-                                          read.reason()));
-        std::string content = std::move(*read);
-        if (!content.empty() && content.back() == '\n') content.pop_back();
-        if (!content.empty() && content.back() == '\r') content.pop_back();
-        return content;
-    }
-    return R::failure(fmt::format("expected a string, {{\"env\": NAME}} or {{\"file\": PATH}}, got {}",
-                                  shown(value)));
-}
 
 std::string pointer_token(const std::string &key) {
     std::string token;

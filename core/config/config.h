@@ -15,6 +15,8 @@
 
 #include <autodnsfailover/result.hpp>
 
+#include "config/peers.h"
+#include "config/string_source.h"
 #include "dnsread/server.h"
 #include "logging/log.h"
 
@@ -144,17 +146,10 @@ struct Config {
     Notify notify;
     Metrics metrics;
     Control control;
+    // Removal by agreement between the daemons of the pool (README,
+    // "Deciding together"); absent: each daemon decides alone.
+    std::optional<Peers> peers;
 };
-
-// The largest file a {"file": PATH} string is read from: secrets (API keys,
-// TSIG keys, even a PEM bundle) are far smaller, and a bigger file (or
-// /dev/zero, refused anyway as a device) is a mistake.
-constexpr size_t kMaxSecretFileBytes = 64 * 1024;
-
-// A string value, or {"env": NAME} / {"file": PATH} resolved (a file's
-// content less one trailing newline). The reason of a failure never holds
-// the resolved value: it may be a secret.
-adf::Result<std::string> resolve_string(const nlohmann::json &value);
 
 // The config file is read whole and at most this big (1 MiB): a generous
 // config with a thousand names is under 100 KB, and anything larger is a

@@ -85,6 +85,14 @@ const std::vector<KindInfo> &catalogue() {
         {Kind::NotificationsDropped, "notifications_dropped", Level::Warning,
          "the notification queue was full; messages were dropped",
          "drops the oldest waiting messages"},
+        {Kind::RemovalConfirmed, "removal_confirmed", Level::Info,
+         "the other observers agree that a dead peer is dead", "removes it (under every safeguard)"},
+        {Kind::AgreementFallback, "agreement_fallback", Level::Warning,
+         "no other observer gave a verdict: the single-observer rule decides",
+         "removes by its own checks and the partition guard, as without peers (said once)"},
+        {Kind::SelfFenced, "self_fenced", Level::Error,
+         "a majority of the peers cannot reach this host",
+         "stays out of DNS and asks again every round; re-adds itself once they agree"},
     };
     return kinds;
 }
@@ -112,6 +120,8 @@ const char *refusal_name(Refusal refusal) {
         case Refusal::MinRecords: return "min_records";
         case Refusal::LastRecord: return "last_record";
         case Refusal::RoundLimit: return "round_limit";
+        case Refusal::NotConfirmed: return "not_confirmed";
+        case Refusal::Isolated: return "isolated";
     }
     return "";
 }

@@ -50,12 +50,18 @@ enum class Kind {
     ErrorResolved,      // a persistent error ended
     NotificationFailed,    // a notification could not be delivered (after its retries)
     NotificationsDropped,  // the notification queue was full: messages were dropped
+    RemovalConfirmed,      // peers: the other observers agree that a dead peer goes
+    AgreementFallback,     // peers: no evidence from the others; the single-observer rule decides
+    SelfFenced,            // peers: a majority sees this host dead; it does not re-add itself
 };
 
 // Why a dead peer was not removed (removal_refused's "refusal").
-enum class Refusal { None, PartitionGuard, MinRecords, LastRecord, RoundLimit };
+// NotConfirmed: the other observers see it alive (peers); Isolated: this
+// host reaches none of them, so it is the likelier one cut off (peers).
+enum class Refusal { None, PartitionGuard, MinRecords, LastRecord, RoundLimit, NotConfirmed, Isolated };
 
-// "partition_guard", "min_records", "last_record", "round_limit" ("" for None).
+// "partition_guard", "min_records", "last_record", "round_limit",
+// "not_confirmed", "isolated" ("" for None).
 const char *refusal_name(Refusal refusal);
 
 struct KindInfo {

@@ -10,7 +10,7 @@
 // lasts and told when it ends. The loop says when a thing works again
 // (resolve...), which is how a persistent error ends.
 //
-// Extension point: a new consumer (issue 11's peer protocol, say) is a Sink
+// Extension point: a new consumer is a Sink
 // added with observe() (sees everything) or publish_to() (sees what people
 // hear); a new event is a Kind with its catalogue() row (event.cpp) and its
 // README line, emitted with emit().

@@ -11,6 +11,7 @@ std::optional<ErrorKey> persistent_key(const Event &e) {
         case Kind::SelfAddFailed:
         case Kind::ReadFailed:
         case Kind::RoundLate:
+        case Kind::SelfFenced:
             return ErrorKey{e.kind, e.fqdn, e.family, ""};
         case Kind::PeerCheckFailed:
         case Kind::PeerNotJudged:

@@ -16,11 +16,13 @@
 #include "events/events.h"
 #include "isolation/check_runner.h"
 #include "logging/log.h"
+#include "loop/peering.h"
 #include "loop/round_record.h"
 #include "loop/safety.h"
 #include "loop/services.h"
 #include "loop/signals.h"
 #include "metrics/metrics.h"
+#include "peer/agreement.h"
 #include "plugin/kinds.h"
 #include "state/store.h"
 #include "systemd/notify.h"
@@ -51,6 +53,12 @@ bool contains(const std::vector<ReadRecord> &records, const Address &address) {
 std::vector<std::string> addresses_of(const std::vector<ReadRecord> &records) {
     std::vector<std::string> out;
     for (const auto &r : records) out.push_back(r.address.text());
+    return out;
+}
+
+std::vector<std::string> addresses_of(const std::vector<Address> &addresses) {
+    std::vector<std::string> out;
+    for (const auto &a : addresses) out.push_back(a.text());
     return out;
 }
 
@@ -131,6 +139,7 @@ class Daemon {
     bool start_services() {
         try {
             services_.apply(services_config(cfg()));
+            if (cfg().peers) start_peering(std::make_unique<Peering>(cfg(), metrics_), cfg());
             return true;
         } catch (const std::exception &e) {
             log::critical(fmt::format("cannot start: {}", e.what()), {"", "", "", "", "start_failed"});
@@ -155,6 +164,7 @@ class Daemon {
             }
             const double following = timer().next_check_time(monotonic_now());
             const double started = monotonic_now();
+            interval_ = std::max(0.0, following - started);
             record_.begin(++rounds_);
             const Step step = round();
             const double seconds = monotonic_now() - started;
@@ -279,7 +289,11 @@ class Daemon {
         systemd_.reloading();
         try {
             Setup fresh = load_setup(options_.config_path);
+            std::unique_ptr<Peering> peering;
+            if (fresh.config.peers && !peering_)
+                peering = std::make_unique<Peering>(fresh.config, metrics_);
             services_.apply(services_config(fresh.config));
+            reload_peering(fresh.config, std::move(peering));
             setup_ = std::move(fresh);
             log::configure(cfg().logging);
             events_.set_summary_interval(cfg().reporting.summary_interval);
@@ -296,6 +310,35 @@ class Daemon {
         }
         // READY=1 ends the reload; before the first round it waits for it.
         if (ready) systemd_.ready(status_line());
+    }
+
+    // The peer server joins the service thread; the loop asks through `peering`.
+    void start_peering(std::unique_ptr<Peering> peering, const config::Config &config) {
+        peering_ = std::move(peering);
+        services_.set_participant("peers", peering_->take_server());
+        log::info(fmt::format("answering the pool's questions on UDP port {}; removals need the "
+                              "other observers' agreement ({})",
+                              peering_->port(),
+                              config.peers->agreement > 0
+                                  ? fmt::format("{} confirmations", config.peers->agreement)
+                                  : std::string("a majority")),
+                  {"", "", "", "", "peers_listening"});
+    }
+
+    // A reload: a fresh `peering` (peers newly configured) starts, a section
+    // gone stops the server, and one that stays takes what it can at once.
+    void reload_peering(const config::Config &fresh, std::unique_ptr<Peering> peering) {
+        if (peering) {
+            start_peering(std::move(peering), fresh);
+        } else if (!fresh.peers && peering_) {
+            services_.set_participant("peers", nullptr);
+            peering_.reset();
+            log::info("peers section gone: each removal is decided by this daemon alone again",
+                      {"", "", "", "", "peers_stopped"});
+        } else if (peering_) {
+            const std::string kept = peering_->reconfigure(fresh);
+            if (!kept.empty()) log::warning(kept, {"", "", "", "", "peers_restart_needed"});
+        }
     }
 
     int exit_after_failed_self_check() {
@@ -317,6 +360,12 @@ class Daemon {
         const Step self = self_check(selves);
         if (self == Step::Skipped) return Step::Ok;
         if (self != Step::Ok) return self;
+        if (peering_) {
+            isolation::Limits limits;
+            limits.timeout = timer().check_timeout();
+            limits.attempts = timer().attempts();
+            peering_->begin_round(interval_, limits, own);
+        }
         for (const auto &fqdn : cfg().fqdns)
             for (const auto &[family, address] : own) {
                 const Step step = reconcile(fqdn, family, address);
@@ -363,6 +412,17 @@ class Daemon {
         return own;
     }
 
+    // How a check or a question to the peers is cut short by a stop signal,
+    // and feeds the watchdog while it lasts.
+    isolation::Interrupt interrupt() {
+        return isolation::Interrupt{signals::wake_fd(),
+                                    [] {
+                                        signals::drain();
+                                        return signals::stop_requested();
+                                    },
+                                    [this] { progress(); }};
+    }
+
     // Checks through the helper. A SIGTERM cuts the checks short: they are
     // counted for the one line that says the daemon stops, never logged one
     // by one. Every verdict that comes in feeds the watchdog.
@@ -371,13 +431,7 @@ class Daemon {
         limits.timeout = timer().check_timeout();
         limits.attempts = timer().attempts();
         limits.parallel = static_cast<unsigned>(cfg().max_parallel_checks);
-        isolation::Interrupt interrupt{signals::wake_fd(),
-                                       [] {
-                                           signals::drain();
-                                           return signals::stop_requested();
-                                       },
-                                       [this] { progress(); }};
-        auto result = isolation::check_all(*setup_.checks, addresses, limits, interrupt);
+        auto result = isolation::check_all(*setup_.checks, addresses, limits, interrupt());
         progress();
         cancelled_ += result.cancelled;
         if (result.cancelled == 0) {
@@ -510,6 +564,7 @@ class Daemon {
         auto records = read_for_round(fqdn, family);
         if (!records) return Step::Ok;
         store_.set_records(fqdn, family, self.text(), addresses_of(*records), stamp_now());
+        if (peering_) return reconcile_with_peers(fqdn, family, self, *records);
         if (contains(*records, self)) events_.resolve(Kind::SelfAddFailed, fqdn, family);
         else if (!add_self(fqdn, family, self, *records)) return Step::Ok;
         std::vector<Address> peers;
@@ -541,6 +596,158 @@ class Daemon {
         if (dead.empty()) return Step::Ok;
         if (!guard_allows_removal(fqdn, family, judged, dead, *records)) return Step::Ok;
         return remove_dead(fqdn, family, self, dead, *records);
+    }
+
+    // Makes one record set right when the pool decides together (README,
+    // "Deciding together"): every listed peer is checked (and those that
+    // left recently, for their flap penalty), this host adds itself back
+    // only when its peers see it alive, and a peer this host counts out
+    // goes only when the other observers agree.
+    Step reconcile_with_peers(const std::string &fqdn, int family, const Address &self,
+                              std::vector<ReadRecord> &records) {
+        std::vector<Address> listed;
+        std::set<std::string> listed_peers;
+        for (const auto &r : records) {
+            listed.push_back(r.address);
+            if (r.address != self) listed_peers.insert(r.address.text());
+        }
+        events_.forget_peers_except(fqdn, family, listed_peers);
+        record_.add_set(fqdn, family, records.size());
+        const std::vector<Address> to_check = peering_->to_check(fqdn, family, listed, self);
+        std::vector<isolation::Verdict> verdicts;
+        if (!to_check.empty()) verdicts = check(to_check);
+        if (signals::stop_requested()) return Step::Stopped;
+        peering_->observe(fqdn, family, verdicts);
+        Judged judged;
+        for (const auto &v : verdicts) {
+            if (!contains(records, v.address)) continue;  // left the set: watched for damping only
+            judge(fqdn, family, v, judged);
+        }
+        record_.add_checks(listed_peers.size(), judged.dead.size(), judged.not_judged);
+        if (!contains(records, self)) {
+            if (!peers_let_me_back(fqdn, family, self, listed, judged.passes)) return Step::Ok;
+            if (!add_self(fqdn, family, self, records)) return Step::Ok;
+        }
+        if (judged.out.empty()) return Step::Ok;
+        return remove_agreed(fqdn, family, self, listed, judged, records);
+    }
+
+    // This round's verdicts on the listed peers, as the agreement needs them.
+    struct Judged {
+        std::map<Address, bool> passes;          // this host's checks of each peer
+        std::vector<isolation::Verdict> dead;    // failed this round
+        std::vector<isolation::Verdict> out;     // counted out (hysteresis): removal candidates
+        size_t judged = 0;
+        size_t not_judged = 0;
+    };
+
+    void judge(const std::string &fqdn, int family, const isolation::Verdict &v, Judged &j) {
+        report_peer(fqdn, family, v);
+        j.passes[v.address] = v.alive;
+        if (v.host_fault) {
+            ++j.not_judged;
+            return;
+        }
+        ++j.judged;
+        if (!v.alive) j.dead.push_back(v);
+        if (!peer::wants_removed(peering_->verdict(fqdn, family, v.address))) return;
+        isolation::Verdict candidate = v;
+        // Held out for flapping while its check passes: say why it goes.
+        if (candidate.failures.empty())
+            candidate.failures.push_back(peering_->explain(fqdn, family, v.address));
+        j.out.push_back(candidate);
+    }
+
+    // Whether this host, absent from the set, adds itself back: not while a
+    // majority of its peers see it out ("a host does not fight the pool").
+    bool peers_let_me_back(const std::string &fqdn, int family, const Address &self,
+                           const std::vector<Address> &listed,
+                           const std::map<Address, bool> &passes) {
+        const peer::SelfDecision d =
+            peering_->consult_self(fqdn, family, self, listed, passes, interrupt());
+        if (d.outcome == peer::SelfOutcome::StayOut) {
+            Event e = about(Kind::SelfFenced, d.message, fqdn, family, self.text(), "", d.message);
+            e.set_after = addresses_of(listed);
+            events_.emit(e);
+            return false;
+        }
+        events_.resolve(Kind::SelfFenced, fqdn, family);
+        // A set that holds nobody else (a pool starting) leaves nobody to
+        // ask: nothing falls back from anything.
+        const bool alone = std::all_of(listed.begin(), listed.end(),
+                                       [&](const Address &a) { return a == self; });
+        if (d.outcome == peer::SelfOutcome::FallBack && !alone)
+            fallback(fqdn, family, d.why, d.message, self.text());
+        else
+            log::info(d.message, {fqdn, self.text(), "", "", "self_confirmed", family});
+        return true;
+    }
+
+    void fallback(const std::string &fqdn, int family, peer::Fallback why,
+                  const std::string &explanation, const std::string &peer) {
+        if (!peering_->first_fallback(fqdn, family, why)) return;
+        events_.emit(about(Kind::AgreementFallback,
+                           fmt::format("{} (said once per set and reason)", explanation), fqdn,
+                           family, peer, "", explanation));
+    }
+
+    // Asks the other observers about every peer counted out, and removes
+    // those the rule lets go (a fallback: those today's rule lets go).
+    Step remove_agreed(const std::string &fqdn, int family, const Address &self,
+                       const std::vector<Address> &listed, const Judged &judged,
+                       const std::vector<ReadRecord> &records) {
+        std::vector<Address> candidates;
+        for (const auto &v : judged.out) candidates.push_back(v.address);
+        const auto decisions = peering_->consult_removals(fqdn, family, self, listed, candidates,
+                                                          judged.passes, interrupt());
+        if (signals::stop_requested()) return Step::Stopped;
+        std::vector<isolation::Verdict> agreed, fallen_back;
+        for (size_t i = 0; i < decisions.size(); ++i) {
+            const peer::Decision &d = decisions[i];
+            const isolation::Verdict &v = judged.out[i];
+            const std::string peer = v.address.text();
+            switch (d.outcome) {
+                case peer::Outcome::Remove:
+                    events_.emit(about(Kind::RemovalConfirmed,
+                                       fmt::format("peer {} is dead: {}", peer, d.explanation),
+                                       fqdn, family, peer, "", d.explanation));
+                    agreed.push_back(v);
+                    break;
+                case peer::Outcome::Keep:
+                    refuse_by_peers(fqdn, family, peer, events::Refusal::NotConfirmed,
+                                    d.explanation, records);
+                    break;
+                case peer::Outcome::Isolated:
+                    refuse_by_peers(fqdn, family, peer, events::Refusal::Isolated, d.explanation,
+                                    records);
+                    break;
+                case peer::Outcome::FallBack:
+                    fallback(fqdn, family, d.why, d.explanation, peer);
+                    if (!v.alive) fallen_back.push_back(v);
+                    break;
+            }
+        }
+        if (!fallen_back.empty() &&
+            guard_allows_removal(fqdn, family, judged.judged, judged.dead, records))
+            agreed.insert(agreed.end(), fallen_back.begin(), fallen_back.end());
+        if (agreed.empty()) return Step::Ok;
+        std::sort(agreed.begin(), agreed.end(),
+                  [](const isolation::Verdict &a, const isolation::Verdict &b) {
+                      return a.address < b.address;
+                  });
+        return remove_dead(fqdn, family, self, agreed, records);
+    }
+
+    void refuse_by_peers(const std::string &fqdn, int family, const std::string &peer,
+                         events::Refusal refusal, const std::string &explanation,
+                         const std::vector<ReadRecord> &records) {
+        Event e = about(Kind::RemovalRefused,
+                        fmt::format("peer {} seems dead to me, but it stays: {}", peer, explanation),
+                        fqdn, family, peer, "", explanation);
+        e.refusal = refusal;
+        if (refusal == events::Refusal::NotConfirmed) e.level = log::Level::Warning;
+        e.set_after = addresses_of(records);
+        events_.emit(e);
     }
 
     // Adds this host's record, conditional on `records` (updated on success).
@@ -856,9 +1063,11 @@ class Daemon {
     RoundRecord record_;
     Heartbeat heartbeat_;
     systemd::Notifier systemd_;
+    std::unique_ptr<Peering> peering_;  // with a "peers" section
     Services services_;  // last: its thread stops before what it reads goes
     std::map<int, Address> last_own_;
     unsigned long long rounds_ = 0;
+    double interval_ = 1;   // seconds from one round's start to the next
     size_t cancelled_ = 0;  // checks cut short by a stop signal
 };
 

@@ -35,6 +35,11 @@ std::string Services::answer(const std::string &request) const {
                .dump() + "\n";
 }
 
+void Services::set_participant(const std::string &name,
+                               std::unique_ptr<service::Participant> participant) {
+    reactor_.replace(name, std::move(participant));
+}
+
 void Services::apply(const config::Config &config) {
     // Open everything new first, so that one failure changes nothing.
     std::unique_ptr<service::Participant> metrics_http, control;

@@ -37,6 +37,10 @@ class Services {
     // to go out.
     void drain(double seconds);
 
+    // Runs `participant` on the service thread under `name` (null: stops
+    // the one of that name): a listener owned elsewhere (the peer server).
+    void set_participant(const std::string &name, std::unique_ptr<service::Participant> participant);
+
     // The status the control socket answers ("status"; unknown requests get
     // an error object).
     std::string answer(const std::string &request) const;

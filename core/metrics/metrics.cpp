@@ -112,6 +112,14 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                                           .Name("autodnsfailover_notification_attempt_failures_total")
                                           .Help("Failed delivery attempts by channel")
                                           .Register(r);
+    peer_refused_ = &BuildCounter()
+                         .Name("autodnsfailover_peer_messages_refused_total")
+                         .Help("Peer-protocol messages refused, by receiving side and reason")
+                         .Register(r);
+    peer_decisions_ = &BuildCounter()
+                           .Name("autodnsfailover_peer_decisions_total")
+                           .Help("Decisions taken with the other observers, by outcome")
+                           .Register(r);
     for (const char *channel : {"email", "webhook"}) {
         for (const char *result : {"delivered", "failed", "dropped", "coalesced"})
             notifications_->Add({{"channel", channel}, {"result", result}});
@@ -122,6 +130,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 Metrics::~Metrics() = default;
 
 void Metrics::on_event(const events::Event &e) {
+    const auto decision = [&](const char *outcome) {
+        auto labels = set_labels(e);
+        labels["outcome"] = outcome;
+        peer_decisions_->Add(labels).Increment();
+    };
     events_->Add({{"event", events::name(e.kind)}}).Increment();
     switch (e.kind) {
         case Kind::PeerRemoved: removals_->Add(set_labels(e)).Increment(); break;
@@ -130,6 +143,8 @@ void Metrics::on_event(const events::Event &e) {
             auto labels = set_labels(e);
             labels["reason"] = events::refusal_name(e.refusal);
             refused_->Add(labels).Increment();
+            if (e.refusal == events::Refusal::NotConfirmed) decision("not_confirmed");
+            if (e.refusal == events::Refusal::Isolated) decision("isolated");
             break;
         }
         case Kind::WriteConflict: {
@@ -144,6 +159,9 @@ void Metrics::on_event(const events::Event &e) {
                 .Increment();
             break;
         case Kind::SelfCheckFailed: self_check_failures_->Add({}).Increment(); break;
+        case Kind::RemovalConfirmed: decision("confirmed"); break;
+        case Kind::AgreementFallback: decision("fallback"); break;
+        case Kind::SelfFenced: decision("self_fenced"); break;
         default: break;
     }
 }
@@ -205,6 +223,11 @@ void Metrics::notification_attempt_failed(const std::string &channel) {
 
 std::string Metrics::exposition() const {
     return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+void Metrics::peer_message_refused(const std::string &side, const std::string &reason,
+                                   uint64_t count) {
+    peer_refused_->Add({{"side", side}, {"reason", reason}}).Increment(static_cast<double>(count));
 }
 
 }  // namespace adf::metrics

@@ -10,6 +10,7 @@
 // conventions: the autodnsfailover_ prefix, _total counters, base units.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,10 @@ class Metrics : public events::Sink {
     // into a later summary); and each failed attempt.
     void notification(const std::string &channel, const std::string &result);
     void notification_attempt_failed(const std::string &channel);
+    // A peer-protocol message refused (peer/refusal.h) by the `side` that
+    // received it: "server" (questions) or "asker" (answers).
+    void peer_message_refused(const std::string &side, const std::string &reason,
+                              uint64_t count = 1);
 
     // The text exposition format (version 0.0.4).
     std::string exposition() const;
@@ -70,6 +75,8 @@ class Metrics : public events::Sink {
     prometheus::Family<prometheus::Counter> *events_;
     prometheus::Family<prometheus::Counter> *notifications_;
     prometheus::Family<prometheus::Counter> *notification_attempt_failures_;
+    prometheus::Family<prometheus::Counter> *peer_refused_;
+    prometheus::Family<prometheus::Counter> *peer_decisions_;
     // The gauges of each set, so that a set a reload dropped stops being exposed.
     std::mutex sets_mutex_;
     std::map<std::pair<std::string, int>, std::map<std::string, prometheus::Gauge *>> set_gauges_;

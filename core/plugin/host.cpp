@@ -1,13 +1,10 @@
 #include "plugin/host.h"
 
 #include <autodnsfailover/json.hpp>
-#include <autodnsfailover/posix.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <climits>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <set>
 

@@ -10,6 +10,7 @@
 #include <autodnsfailover/plugin.h>
 
 #include "config/config.h"
+#include "config/string_source.h"
 #include "net/address.h"
 #include "plugin/loader.h"
 

@@ -1,6 +1,5 @@
 #include "service/reactor.h"
 
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 
 #include "logging/log.h"
 #include "util/clock.h"
+#include "util/thread.h"
 
 namespace adf::service {
 
@@ -33,14 +33,7 @@ void Reactor::start() {
         std::lock_guard<std::mutex> lock(mutex_);
         stopping_ = false;
     }
-    // Signals go to the loop thread: block them here, while the new thread
-    // inherits the mask, then restore ours.
-    sigset_t blocked, previous;
-    sigemptyset(&blocked);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&blocked, sig);
-    pthread_sigmask(SIG_BLOCK, &blocked, &previous);
-    thread_ = std::thread([this] { loop(); });
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    thread_ = thread_without_signals([this] { loop(); });
 }
 
 void Reactor::stop() {

@@ -5,7 +5,7 @@
 // over with post() and wake(), which take a mutex for a moment and write an
 // eventfd.
 //
-// Extension point: a new listener (issue 11's UDP peer-protocol socket, say)
+// Extension point: a new listener (the UDP peer server, loop/peering.cpp)
 // is one more Participant: its descriptors, its deadline, and run() when
 // either comes; add it with add() before start(), or replace() it while the
 // reactor runs (a reload). Nothing else is plumbed. Participants run on the

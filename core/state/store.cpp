@@ -29,7 +29,7 @@ void Store::update(const std::function<void(Snapshot &)> &change) {
 SetState &Store::set_of(const std::string &fqdn, int family) {
     for (auto &set : state_.sets)
         if (set.fqdn == fqdn && set.family == family) return set;
-    state_.sets.push_back(SetState{fqdn, family, "", {}, {}, "", {}, 0, {}});
+    state_.sets.push_back(SetState{fqdn, family, "", {}, {}, "", {}, 0, {}, "", {}});
     return state_.sets.back();
 }
 
@@ -109,9 +109,14 @@ void Store::on_event(const events::Event &e) {
         peer->second.action_at = e.time;
     };
     switch (e.kind) {
+        case Kind::SelfFenced:
+            if (set.self_fenced.empty()) set.self_fenced_since = e.time;
+            set.self_fenced = e.message;
+            break;
         case Kind::PeerRemoved:
         case Kind::PeerAlreadyGone:
         case Kind::SelfAdded:
+            if (e.kind == Kind::SelfAdded) set.self_fenced.clear();
             if (e.set_after) set.records = *e.set_after;
             if (e.kind != Kind::SelfAdded) set.peers.erase(e.peer);
             break;
@@ -144,18 +149,6 @@ void Store::on_event(const events::Event &e) {
 Snapshot Store::snapshot() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return state_;
-}
-
-std::optional<PeerState> Store::verdict_on(const std::string &address, double not_before) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::optional<PeerState> best;
-    for (const auto &set : state_.sets) {
-        const auto found = set.peers.find(address);
-        if (found == set.peers.end() || found->second.checked.monotonic < not_before) continue;
-        if (!best || found->second.checked.monotonic > best->checked.monotonic)
-            best = found->second;
-    }
-    return best;
 }
 
 // ------------------------------------------------------------------- JSON
@@ -225,6 +218,8 @@ json to_json(const Snapshot &s, Stamp now) {
                         {"read_error", set.read_error},
                         {"read_failing_since", moment(set.read_failing_since, now)},
                         {"read_failures", set.read_failures},
+                        {"self_fenced", set.self_fenced},
+                        {"self_fenced_since", moment(set.self_fenced_since, now)},
                         {"peers", peers}});
     }
     out["sets"] = sets;
@@ -307,6 +302,10 @@ std::string render_text(const json &s) {
                                when(set.value("read_failing_since", json())),
                                set.value("read_failures", 0), set.value("read_failures", 0) == 1 ? "" : "s",
                                str(set, "read_error"));
+        if (!str(set, "self_fenced").empty())
+            out += fmt::format("  STAYING OUT since {}: {}\n",
+                               when(set.value("self_fenced_since", json())),
+                               str(set, "self_fenced"));
         out += fmt::format("  records: {}\n", records.empty() ? "(none)" : fmt::format("{}", fmt::join(records, ", ")));
         for (const auto &peer : set.value("peers", json::array()))
             out += peer_line(peer, str(peer, "address")) + "\n";
@@ -323,6 +322,7 @@ std::string one_line(const Snapshot &s, Stamp now) {
                                        set.records.size(), set.records.size() == 1 ? "" : "s");
         if (dead > 0) part += fmt::format(", {} dead", dead);
         if (!set.read_error.empty()) part += ", read failing";
+        if (!set.self_fenced.empty()) part += ", staying out (peers cannot reach me)";
         parts.push_back(part);
     }
     std::string line = fmt::format("round {}: {}", s.rounds,

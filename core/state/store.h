@@ -6,11 +6,10 @@
 // Every moment is kept on both clocks (util/clock.h Stamp): monotonic for
 // ages and "no older than" questions, wall for people.
 //
-// Extension point (issue 11, peer protocol): a server thread answers "what
-// is your verdict on X, no older than T" with verdict_on(), which takes the
-// lock only to copy one entry; the loop keeps the store current with every
-// check it makes (set_verdict) and every event (the store is an
-// events::Sink observing every event).
+// The loop keeps the store current with every check it makes (set_verdict)
+// and every event (the store is an events::Sink observing every event). The
+// peer server does not answer from here: its answers need the hysteresis
+// of every address (loop/peering.h, peer/view.h).
 #pragma once
 
 #include <functional>
@@ -51,6 +50,8 @@ struct SetState {
     Stamp read_failing_since;
     size_t read_failures = 0;          // failed reads in a row
     std::map<std::string, PeerState> peers;  // the peers of `records`
+    std::string self_fenced;  // why this host stays out (its peers see it dead); "" when not
+    Stamp self_fenced_since;
 };
 
 // One backend: the dns plugin, or the DNS servers of read_from.
@@ -99,9 +100,6 @@ class Store : public events::Sink {
 
     // ---- readers: any thread
     Snapshot snapshot() const;
-    // This daemon's freshest verdict on `address`, if one was made at or
-    // after monotonic `not_before` (issue 11: "no older than T").
-    std::optional<PeerState> verdict_on(const std::string &address, double not_before) const;
 
    private:
     SetState &set_of(const std::string &fqdn, int family);  // lock held

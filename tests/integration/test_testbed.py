@@ -7,11 +7,13 @@ the pool complete and steady) and asserts the invariants over its whole
 timeline (testbed_invariants.py): never empty, no healthy host absent past
 its bound, every dead host gone within its bound.
 
-These are the scenarios the current daemon handles. The ones that need
-removal by agreement (a broken route or one-way loss on one observer, a host
-cut off from its peers but not from DNS) are measured by
-testbed_scenarios.py until that work makes them hold. Each run's figures
-are printed (pytest -s) and appended to report.txt in the bed's directory."""
+The daemons decide together (a pool key in their "peers" section): a broken
+route or one-way loss on one observer removes nobody, and a host cut off
+from its peers stays out until they see it again. The agreement scenarios
+hold their impairment 20 s here to keep the module's time down (the
+README gives 60 s figures from `testbed_scenarios.py measure`). Each run's
+figures are printed (pytest -s) and appended to report.txt in the bed's
+directory."""
 import os
 import shutil
 
@@ -113,18 +115,53 @@ def test_sigkilled_daemon_is_restarted_by_its_supervisor_and_dns_does_not_change
     assert "starting:" in bed.hosts["h2"].log().rsplit("exited with -9", 1)[1]
 
 
-def test_flapping_service_never_empties_the_pool_and_moves_no_other_host(bed):
-    """Today's daemon follows the service: each stop can cost one removal
-    and each start one re-add, no more (removal by agreement will damp this;
-    the rate is reported)."""
+def test_flapping_service_is_held_out_by_damping_after_a_bounded_number_of_changes(bed):
+    """Each flap costs a removal and a re-add until the observers' damping
+    holds the service out (the bed's half-life of 8 s: by its fourth flap,
+    README "Deciding together"); then DNS stays still while it flaps, and
+    the host is back within max_suppress after it stops."""
     run = reported(scenarios.flapping(bed, duration=30.0, period=3.0))
     assert_invariants_hold(run)
-    toggles = 30.0 / 3.0
     h5 = run.figures("h5")
-    assert h5.removals <= toggles / 2 + 1 and h5.readds <= toggles / 2 + 1, run.report()
-    assert h5.removals >= 1, run.report()
+    assert 1 <= h5.removals <= 4 and h5.readds <= 4, run.report()
+    assert run.measured["no change in the last s of flapping"] >= 6.0, run.report()
     for host in ("h1", "h2", "h3", "h4"):
         assert run.figures(host).removals == 0, run.report()
+
+
+def assert_healthy_pair_never_removed(run, observer, peer):
+    assert_invariants_hold(run)   # both strictly present while impaired
+    for host in run.bed.hosts:
+        figures = run.figures(host)
+        assert (figures.removals, figures.readds) == (0, 0), f"{host}: {figures}\n" + \
+            run.report()
+    assert inv.set_changes(run.committed) == 0, run.report()
+
+
+def test_broken_route_on_one_observer_never_removes_the_healthy_peer(bed):
+    run = reported(scenarios.broken_route(bed, duration=20.0))
+    assert_healthy_pair_never_removed(run, scenarios.OBSERVER, scenarios.EDGE)
+
+
+def test_one_way_loss_on_one_observer_never_removes_the_healthy_peer(bed):
+    run = reported(scenarios.one_way_loss(bed, duration=20.0, percent=100))
+    assert_healthy_pair_never_removed(run, scenarios.OBSERVER, scenarios.EDGE)
+
+
+def test_host_cut_off_from_its_peers_stays_out_and_is_back_after_the_heal(bed):
+    """Its peers remove it; it still reaches DNS and passes its self-check,
+    but a majority of them cannot reach it, so it does not re-add itself
+    (0 re-adds while cut off) and says why; after the heal it is back
+    within its bound."""
+    run = reported(scenarios.cut_from_peers(bed, duration=20.0))
+    assert_invariants_hold(run)
+    during = run.measured["h5 during the impairment"]
+    assert (during.removals, during.readds) == (1, 0), run.report()
+    assert run.measured["h5 listed after heal s"] <= bed.timing.readd_after_network_bound, \
+        run.report()
+    assert_only_changed(run, "h5", 1, 1)
+    assert "peers cannot reach me: not re-adding myself" in bed.hosts["h5"].log() or \
+        "none of my 4 peers answered" in bed.hosts["h5"].log()
 
 
 def test_soak_of_events_the_daemon_handles_keeps_every_invariant(bed):

@@ -93,12 +93,12 @@ def test_committed_states_see_a_flap_the_reads_missed():
 def test_bounds_follow_the_timing():
     t = inv.Timing(interval=1.0, timeout=0.5, retry=2, dns_timeout=2.0,
                    self_check_failure_delay=1.0, restart_delay=0.5, slack=1.5)
-    assert t.removal_bound() == 3.5
-    assert t.removal_bound(rounds=2) == 5.5
-    assert t.removal_bound_after_dns_outage() == 5.5
-    assert t.readd_after_service_bound == 3.0
-    assert t.readd_after_network_bound == 4.5
-    assert t.healthy_absence_bound == 2.5
+    assert t.removal_bound() == 4.75
+    assert t.removal_bound(rounds=2) == 6.75
+    assert t.removal_bound_after_dns_outage() == 6.75
+    assert t.readd_after_service_bound == 6.0
+    assert t.readd_after_network_bound == 6.5
+    assert t.healthy_absence_bound == 3.75
 
 
 def test_summary_counts_violations_by_rule_and_cause():

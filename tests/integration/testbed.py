@@ -28,6 +28,7 @@ The daemons' logs are <workdir>/<host>.log (the supervisor's starts and
 exits interleaved), BIND's <workdir>/bind-*/bind.log, the monitor's reads
 <workdir>/monitor.txt."""
 import atexit
+import base64
 import os
 import secrets
 import shutil
@@ -260,6 +261,7 @@ class TestBed:
         self.dns = None
         self.monitor = None
         self.monitor_path = self.workdir / "monitor.txt"
+        self.pool_key_path = self.workdir / "pool.key"
         self.leaked = []           # [(netns, pid, command line)] found by close()
         self._routes = set()       # (host, peer, kind) added by route_unreachable
         self._links_down = set()
@@ -291,6 +293,7 @@ class TestBed:
         sweep_orphans()
         self.workdir.mkdir(parents=True, exist_ok=True)
         atexit.register(self.close)
+        self._write_pool_key()
         self._build_network()
         self._start_dns()
         self._start_monitor()
@@ -356,7 +359,14 @@ class TestBed:
             "safety": {"self_check_failure_delay": t.self_check_failure_delay},
             "families": [4],
             "logging": {"level": self.log_level},
+            "peers": {"key": {"file": str(self.pool_key_path)}, "rise": t.rise,
+                      "damping": {"half_life": t.half_life, "max_suppress": t.max_suppress}},
         }
+
+    def _write_pool_key(self):
+        """The pool's shared key, as `openssl rand -base64 32` makes one."""
+        self.pool_key_path.write_text(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+        self.pool_key_path.chmod(0o600)
 
     def _start_daemon(self, host):
         write_config(host.config_path, self.daemon_config(host))

@@ -50,6 +50,16 @@ class Timing:
     self_check_failure_delay: float = 1.0
     restart_delay: float = 0.5         # the supervisor's RestartSec
     slack: float = 1.5
+    # Removal by agreement (the daemons' "peers" section): rise, and a
+    # damping shorter than the defaults so that a scenario's flapping
+    # service is held out, and back, within a test's time. half_life 8 s:
+    # a flap every 6 s (a service up 3 s, down 3 s) passes suppress at its
+    # fourth flap (penalties 1000, 1595, 1948, 2158); outages 9 s apart or
+    # more never do (their penalty settles below 1850), so one scenario
+    # after another on the same host is not damped.
+    rise: int = 2
+    half_life: float = 8.0
+    max_suppress: float = 20.0
 
     @property
     def detection(self):
@@ -57,11 +67,19 @@ class Timing:
         `retry` attempts all fail after `timeout` each."""
         return self.interval + self.retry * self.timeout
 
+    @property
+    def confirmation(self):
+        """The other observers' answers: ask_timeout "auto" (retry x timeout
+        + 0.25 s) at most."""
+        return self.retry * self.timeout + 0.25
+
     def removal_bound(self, rounds=1):
-        """A dead host is gone from DNS within this long. With
+        """A dead host is gone from DNS within this long: the last observer
+        to find it dead finds the others agreeing (their verdicts are
+        stored), within the confirmation deadline. With
         max_removals_per_round 1, a second host dead at the same time may
         need a second round (which starts at once: the first ran late)."""
-        return rounds * self.detection + self.slack
+        return rounds * self.detection + self.confirmation + self.slack
 
     def removal_bound_after_dns_outage(self, rounds=1):
         """As removal_bound, counted from the DNS server's return, plus one
@@ -69,25 +87,39 @@ class Timing:
         return self.dns_timeout + self.removal_bound(rounds)
 
     @property
+    def agreed_back(self):
+        """From a host's return until its peers see it alive (`rise` good
+        checks in a row, a round apart) and its next round asks them."""
+        return (self.rise + 1) * self.interval
+
+    @property
     def readd_after_service_bound(self):
         """A host whose service comes back: its daemon may have just failed
         its self-check, so it waits self_check_failure_delay, exits 1, the
-        supervisor waits restart_delay and starts it, and its first round
-        (which starts at once) adds it."""
-        return self.self_check_failure_delay + self.restart_delay + self.slack
+        supervisor waits restart_delay and starts it; meanwhile its peers
+        see the service pass `rise` times, and its next round re-adds it."""
+        return self.self_check_failure_delay + self.restart_delay + self.agreed_back + \
+            self.slack
 
     @property
     def readd_after_network_bound(self):
-        """A host whose network comes back: its daemon kept running, and its
-        next round (one interval, after a read still waiting out its timeout)
-        adds it."""
-        return self.interval + self.dns_timeout + self.slack
+        """A host whose network comes back: its daemon kept running; its
+        peers see it pass `rise` times, and its next round (after a read
+        still waiting out its timeout) asks them and adds it."""
+        return self.agreed_back + self.dns_timeout + self.slack
+
+    @property
+    def readd_after_flapping_bound(self):
+        """A flapping service, held out by damping: back once its penalty
+        decays (at most max_suppress after the last flap), then as after a
+        restart."""
+        return self.max_suppress + self.readd_after_service_bound
 
     @property
     def healthy_absence_bound(self):
         """How long a healthy host may be missing: a daemon that finds its
-        own record gone puts it back in its next round."""
-        return self.interval + self.slack
+        own record gone puts it back in its next round, its peers agreeing."""
+        return self.interval + self.confirmation + self.slack
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,6 +5,9 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "metrics/metrics.h"
 
@@ -80,4 +83,44 @@ TEST_CASE("metrics: events count where the README says, and every metric is docu
                       "README does not document the metric ", name);
     }
     CHECK(families == 17);
+}
+
+TEST_CASE("metrics: decisions taken with the other observers and refused peer messages") {
+    adf::metrics::Metrics m;
+    m.on_event(on_set(Kind::RemovalConfirmed));
+    auto kept = on_set(Kind::RemovalRefused);
+    kept.refusal = adf::events::Refusal::NotConfirmed;
+    m.on_event(kept);
+    m.on_event(kept);
+    auto isolated = on_set(Kind::RemovalRefused);
+    isolated.refusal = adf::events::Refusal::Isolated;
+    m.on_event(isolated);
+    m.on_event(on_set(Kind::AgreementFallback));
+    m.on_event(on_set(Kind::SelfFenced));
+    m.peer_message_refused("server", "unknown_sender");
+    m.peer_message_refused("asker", "unsolicited", 3);
+    const std::string text = m.exposition();
+    const std::string set = "fqdn=\"www.example.test\",";
+    for (const auto &[outcome, count] :
+         std::vector<std::pair<std::string, int>>{{"confirmed", 1},
+                                                  {"not_confirmed", 2},
+                                                  {"isolated", 1},
+                                                  {"fallback", 1},
+                                                  {"self_fenced", 1}})
+        CHECK_MESSAGE(has_line(text, "autodnsfailover_peer_decisions_total{" + set + "outcome=\"" +
+                                         outcome + "\",type=\"AAAA\"} " + std::to_string(count)),
+                      outcome);
+    CHECK(has_line(text, "autodnsfailover_removals_refused_total{" + set +
+                             "reason=\"not_confirmed\",type=\"AAAA\"} 2"));
+    CHECK(has_line(text, "autodnsfailover_peer_messages_refused_total{reason=\"unknown_sender\","
+                         "side=\"server\"} 1"));
+    CHECK(has_line(text, "autodnsfailover_peer_messages_refused_total{reason=\"unsolicited\","
+                         "side=\"asker\"} 3"));
+    std::ifstream in(ADF_SOURCE_DIR "/README.md");
+    std::stringstream readme;
+    readme << in.rdbuf();
+    for (const char *name : {"autodnsfailover_peer_decisions_total",
+                             "autodnsfailover_peer_messages_refused_total"})
+        CHECK_MESSAGE(readme.str().find(std::string("`") + name + "`") != std::string::npos,
+                      "README does not document the metric ", name);
 }

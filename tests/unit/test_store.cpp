@@ -80,16 +80,3 @@ TEST_CASE("store: read failures and backend health, and their end") {
     CHECK(s.backends.at("route53").ok);
 }
 
-TEST_CASE("store: verdict_on gives the freshest verdict no older than asked") {
-    adf::state::Store store;
-    store.set_records("a.example.test", 4, "192.0.2.5", {"192.0.2.5", "192.0.2.9"}, Stamp{1, 1});
-    store.set_records("b.example.test", 4, "192.0.2.5", {"192.0.2.5", "192.0.2.9"}, Stamp{1, 1});
-    store.set_verdict("a.example.test", 4, "192.0.2.9", Verdict::Dead, "x", Stamp{10, 10});
-    store.set_verdict("b.example.test", 4, "192.0.2.9", Verdict::Alive, "", Stamp{12, 12});
-    auto v = store.verdict_on("192.0.2.9", 5);
-    REQUIRE(v);
-    CHECK(v->verdict == Verdict::Alive);
-    CHECK(v->checked.monotonic == 12);
-    CHECK(!store.verdict_on("192.0.2.9", 13));
-    CHECK(!store.verdict_on("192.0.2.10", 0));
-}
