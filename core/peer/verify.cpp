@@ -1,5 +1,7 @@
 #include "peer/verify.h"
 
+#include <cstdint>
+
 namespace adf::peer {
 namespace {
 
@@ -20,8 +22,11 @@ Refusal open_question(std::string_view bytes, const Keys &keys, uint64_t now_ms,
     const uint64_t sent = out.message.sent_at_ms;
     const Refusal timely = check_time(sent, now_ms, window_ms);
     if (timely != Refusal::None) return timely;
-    // A copy passes the window until sent + window: remember it that long.
-    return replays.admit(out.message.nonce, sent + window_ms, now_ms);
+    // A copy passes the window until sent + window: remember it that long
+    // (saturated: a time near the end of uint64 must not wrap to the past,
+    // which would forget the nonce at once; found by fuzz_peer).
+    const uint64_t until = sent > UINT64_MAX - window_ms ? UINT64_MAX : sent + window_ms;
+    return replays.admit(out.message.nonce, until, now_ms);
 }
 
 Refusal open_answer(std::string_view bytes, const Keys &keys, Opened &out) {

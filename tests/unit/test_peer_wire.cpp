@@ -250,6 +250,19 @@ TEST_CASE("peer verify: a question is used once; a copy is refused as replayed, 
                         opened) == Refusal::Future);
 }
 
+TEST_CASE("peer verify: a question sent near the end of time is still refused as replayed") {
+    // sent + window would wrap around to the past and forget the nonce at once.
+    Message question = example_question();
+    question.sent_at_ms = UINT64_MAX - 5;
+    const std::string bytes = encode(question, test_key());
+    ReplayCache replays;
+    Opened opened;
+    REQUIRE(open_question(bytes, test_keys(), UINT64_MAX - 5, kDefaultWindowMs, replays, opened) ==
+            Refusal::None);
+    CHECK(open_question(bytes, test_keys(), UINT64_MAX - 4, kDefaultWindowMs, replays, opened) ==
+          Refusal::Replayed);
+}
+
 TEST_CASE("peer verify: a question is not an answer, nor an answer a question") {
     ReplayCache replays;
     Opened opened;
