@@ -25,8 +25,8 @@ TEST_PACKAGES := python3 python3-pytest python3-pytest-timeout python3-dnspython
 	curl bind9 bind9-utils bind9-dnsutils knot knot-dnsutils pdns-server pdns-backend-sqlite3 \
 	sqlite3 nginx dpkg-dev file binutils lintian systemd man-db adduser libsqlite3-dev nftables \
 	python3-aiosmtpd prometheus python3-prometheus-client
-# What `make demo` builds: the daemon, the four plugins of its configs, and
-# the small service it checks.
+# What `make demo` builds: the daemon (and with it its check helper), the
+# four plugins of its configs, and the small service it checks.
 DEMO_TARGETS := autodnsfailover plugin_static plugin_zonefile plugin_tcp_check \
 	plugin_fixed_interval adf-test-service
 

@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -11,6 +10,8 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "util/hmac.h"
 
 namespace adf::peer {
 namespace {
@@ -79,14 +80,8 @@ Result<Key> decode_key(std::string_view base64) {
 }
 
 Mac mac_of(const Key &key, std::string_view data) {
-    Mac mac{};
-    unsigned int length = 0;
-    if (HMAC(EVP_sha256(), key.bytes.data(), static_cast<int>(key.bytes.size()),
-             reinterpret_cast<const unsigned char *>(data.data()), data.size(), mac.data(),
-             &length) == nullptr ||
-        length != kMacBytes)
-        throw std::runtime_error("HMAC-SHA256 failed in libcrypto");
-    return mac;
+    static_assert(std::tuple_size<Sha256Mac>::value == kMacBytes);
+    return hmac_sha256(key.bytes, data);
 }
 
 bool same_mac(const uint8_t *a, const uint8_t *b) { return CRYPTO_memcmp(a, b, kMacBytes) == 0; }
